@@ -1,0 +1,122 @@
+"""Any input as one document model: lines of text, with HTML table rows kept as exact cell lists."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lxml import etree
+from lxml import html as lxml_html
+
+from .grid import row_tokens, table_grid
+
+_BLOCK_TAGS = {
+    "p", "div", "br", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "section", "article",
+    "center", "blockquote", "dd", "dt", "dl", "form", "header", "footer", "nav", "tr", "hr",
+    "ucaptitle", "ucapcontent", "caption",
+}
+_SKIP_TAGS = {"script", "style", "noscript", "template", "select", "option", "input", "button", "iframe"}
+# Body containers in the order CMS families use them (TRS, Ucap, Hanweb, generic).
+BODY_SELECTORS = (
+    "div.trs_editor_view", "div.TRS_Editor", "div.TRS_UEDITOR", "ucapcontent", "#UCAP-CONTENT",
+    "#zoomcon", "#zoom", "div.article-content", "div.content", "article",
+)
+
+
+@dataclass
+class Line:
+    text: str
+    cells: list[str] | None = None   # set for a row of an HTML table: one token per source cell
+
+
+@dataclass
+class Page:
+    """An HTML page split into what the parser needs."""
+    lines: list[Line]                       # the report body
+    head_lines: list[str] = field(default_factory=list)   # text before the body (title, 发布时间 line)
+    meta: dict[str, str] = field(default_factory=dict)    # <meta name=…> lower-cased names
+    html_title: str | None = None
+    headings: list[str] = field(default_factory=list)     # h1–h4 and UCAPTITLE texts
+
+
+def lines_from_text(text: str) -> list[Line]:
+    return [Line(" ".join(raw.replace("\xa0", " ").split())) for raw in text.splitlines()]
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.replace("\xa0", " ").replace("\u3000", " ").split())
+
+
+class _Walker:
+    def __init__(self) -> None:
+        self.lines: list[Line] = []
+        self.buf: list[str] = []
+
+    def flush(self) -> None:
+        text = _clean("".join(self.buf))
+        if text:
+            self.lines.append(Line(text))
+        self.buf = []
+
+    def walk(self, el: etree._Element) -> None:
+        tag = el.tag.lower() if isinstance(el.tag, str) else None
+        if tag is None or tag in _SKIP_TAGS:  # comments, processing instructions, scripts
+            return
+        if tag == "table":
+            self.flush()
+            for row in table_grid(el):
+                tokens = row_tokens(row)
+                if any(t for t in tokens):
+                    self.lines.append(Line(" | ".join(tokens), cells=tokens))
+            return
+        block = tag in _BLOCK_TAGS
+        if block:
+            self.flush()
+        if el.text:
+            self.buf.append(el.text)
+        for child in el:
+            self.walk(child)
+            if child.tail:
+                self.buf.append(child.tail)
+        if block:
+            self.flush()
+
+
+def element_lines(el: etree._Element) -> list[Line]:
+    walker = _Walker()
+    walker.walk(el)
+    walker.flush()
+    return walker.lines
+
+
+def parse_html_page(text: str) -> Page:
+    """Split a decoded HTML page (or fragment) into body lines, header lines and metadata."""
+    root = lxml_html.document_fromstring(text) if text.strip() else None
+    if root is None:
+        return Page(lines=[])
+    meta: dict[str, str] = {}
+    for m in root.iter("meta"):
+        name = (m.get("name") or m.get("property") or "").strip().lower()
+        if name and name not in meta and m.get("content") is not None:
+            meta[name] = _clean(m.get("content"))
+    title_el = root.find(".//title")
+    html_title = _clean(title_el.text_content()) if title_el is not None else None
+    headings = [_clean(h.text_content()) for h in root.iter("h1", "h2", "h3", "h4", "ucaptitle")]
+    body = _find_body(root)
+    all_lines = element_lines(root.find("body") if root.find("body") is not None else root)
+    if body is None:
+        return Page(lines=all_lines, meta=meta, html_title=html_title, headings=headings)
+    lines = element_lines(body)
+    first = lines[0].text if lines else None
+    head: list[str] = []
+    for line in all_lines:
+        if line.text == first:
+            break
+        head.append(line.text)
+    return Page(lines=lines, head_lines=head, meta=meta, html_title=html_title, headings=headings)
+
+
+def _find_body(root: etree._Element) -> etree._Element | None:
+    for selector in BODY_SELECTORS:
+        found = root.cssselect(selector)
+        if found:
+            return max(found, key=lambda e: len(e.text_content()))
+    return None

@@ -1,0 +1,72 @@
+"""Text of PDF and DOCX attachments, so they go through the same text parser."""
+from __future__ import annotations
+
+import io
+import zipfile
+
+MAX_DOCX_UNCOMPRESSED = 64 * 1024 * 1024  # a zip bomb must not exhaust memory
+
+
+class DocumentError(ValueError):
+    pass
+
+
+def pdf_text(data: bytes) -> str:
+    import pdfplumber
+
+    try:
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            pages = [page.extract_text() or "" for page in pdf.pages]
+    except Exception as exc:  # pdfminer raises many unrelated types on broken files
+        raise DocumentError(f"unreadable PDF: {type(exc).__name__}: {exc}") from None
+    text = "\n".join(pages)
+    if not text.strip():
+        raise DocumentError("PDF has no text layer (a scan?); OCR is not done here")
+    return text
+
+
+def docx_text(data: bytes) -> str:
+    """Paragraphs and table rows in document order; a table row becomes cells joined by ' | '."""
+    import docx
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            if sum(i.file_size for i in z.infolist()) > MAX_DOCX_UNCOMPRESSED:
+                raise DocumentError("DOCX expands beyond 64 MiB; refused")
+        document = docx.Document(io.BytesIO(data))
+    except DocumentError:
+        raise
+    except Exception as exc:
+        raise DocumentError(f"unreadable DOCX: {type(exc).__name__}: {exc}") from None
+    lines: list[str] = []
+    body = document.element.body
+    for child in body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            lines.append("".join(t.text or "" for t in child.iter() if t.tag.endswith("}t")))
+        elif tag == "tbl":
+            for tr in child.iter():
+                if not tr.tag.endswith("}tr"):
+                    continue
+                cells, last = [], None
+                for tc in tr.iterchildren():
+                    if not tc.tag.endswith("}tc"):
+                        continue
+                    text = "".join(t.text or "" for t in tc.iter() if t.tag.endswith("}t")).strip()
+                    cells.append(text)
+                lines.append(" | ".join(cells))
+    return "\n".join(lines)
+
+
+def is_pdf(data: bytes) -> bool:
+    return data[:1024].lstrip().startswith(b"%PDF")
+
+
+def is_docx(data: bytes) -> bool:
+    if not data.startswith(b"PK"):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return "word/document.xml" in z.namelist()
+    except zipfile.BadZipFile:
+        return False

@@ -1,0 +1,96 @@
+"""HTML tables as true grids: rowspan and colspan expanded, each cell remembering where it came from."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import html as lxml_html
+
+MAX_SPAN = 50  # a hostile colspan="100000" must not blow up memory
+
+
+@dataclass(frozen=True)
+class GridCell:
+    text: str
+    origin: int      # id of the source <td>; equal ids in one row come from one colspan
+    spanned: bool    # True for the copies a rowspan/colspan put here
+
+
+def cell_text(td: lxml_html.HtmlElement) -> str:
+    """Text of a cell with <p>/<br> breaks as spaces and &nbsp; as space, whitespace collapsed."""
+    parts: list[str] = []
+    for node in td.iter():
+        if node.tag in ("br", "p", "div") and parts:
+            parts.append(" ")
+        if node.text and node.tag not in ("script", "style"):
+            parts.append(node.text)
+        if node is not td and node.tail:
+            parts.append(node.tail)
+    return " ".join("".join(parts).replace("\xa0", " ").split())
+
+
+def _span(value: str | None) -> int:
+    try:
+        return max(1, min(int(value or 1), MAX_SPAN))
+    except ValueError:
+        return 1
+
+
+def table_grid(table: lxml_html.HtmlElement) -> list[list[GridCell]]:
+    """Rows of the table (nested tables excluded) with spans expanded into every covered position."""
+    rows = [tr for tr in table.iter("tr") if _owner_table(tr) is table]
+    pending: dict[int, tuple[int, GridCell]] = {}  # column -> (rows left, cell) from rowspans above
+    grid: list[list[GridCell]] = []
+    origin = 0
+    for tr in rows:
+        row: list[GridCell] = []
+        col = 0
+        cells = [c for c in tr if c.tag in ("td", "th")]
+        for td in cells:
+            while col in pending:
+                row.append(_take(pending, col))
+                col += 1
+            origin += 1
+            text = cell_text(td)
+            rowspan, colspan = _span(td.get("rowspan")), _span(td.get("colspan"))
+            for k in range(colspan):
+                cell = GridCell(text, origin, spanned=k > 0)
+                row.append(cell)
+                if rowspan > 1:
+                    pending[col] = (rowspan - 1, GridCell(text, origin, spanned=True))
+                col += 1
+        while col in pending or any(c > col for c in pending):
+            if col in pending:
+                row.append(_take(pending, col))
+            col += 1
+            if col > MAX_SPAN * 4:
+                break
+        grid.append(row)
+    return grid
+
+
+def _take(pending: dict[int, tuple[int, GridCell]], col: int) -> GridCell:
+    left, cell = pending[col]
+    if left <= 1:
+        del pending[col]
+    else:
+        pending[col] = (left - 1, cell)
+    return cell
+
+
+def _owner_table(tr: lxml_html.HtmlElement) -> lxml_html.HtmlElement | None:
+    node = tr.getparent()
+    while node is not None and node.tag != "table":
+        node = node.getparent()
+    return node
+
+
+def row_tokens(row: list[GridCell]) -> list[str]:
+    """A grid row as tokens: one per source cell horizontally (colspan copies dropped), rowspan copies kept."""
+    tokens: list[str] = []
+    last_origin = None
+    for cell in row:
+        if cell.origin == last_origin:
+            continue
+        tokens.append(cell.text)
+        last_origin = cell.origin
+    return tokens

@@ -1,0 +1,43 @@
+"""Cell values: numbers, marks and blanks, as printed."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+Number = int | float
+
+_MARKS = {"/", "-", "—", "——", "–", "―", "－", "无", "×", "\\", "／"}
+_NUMBER_RE = re.compile(r"^([+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(万元|亿元|元|件|个|项|条|次|人次)?$")
+_MD_RULE_RE = re.compile(r"^:?-{3,}:?$")
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width digits and brackets to ASCII) with whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+def is_value(token: str) -> bool:
+    """True for a number (with an optional unit), a mark such as "/" or "无", or a blank cell."""
+    t = normalize(token)
+    return t == "" or t in _MARKS or bool(_NUMBER_RE.match(t))
+
+
+def is_markdown_rule(token: str) -> bool:
+    return bool(_MD_RULE_RE.match(token.strip()))
+
+
+def parse_value(token: str) -> tuple[Number | None, str | None]:
+    """A cell's number and unit; (None, None) for a blank or a mark. Never turns a blank into 0."""
+    t = normalize(token)
+    m = _NUMBER_RE.match(t)
+    if not m:
+        return None, None
+    digits = m.group(1).replace(",", "")
+    number: Number = float(digits) if "." in digits else int(digits)
+    return number, m.group(2)
+
+
+def is_digit_run(token: str) -> bool:
+    """A bare run of ASCII digits, the only form that can hide several cells run together."""
+    t = normalize(token)
+    return t.isdigit() and t.isascii()

@@ -42,7 +42,7 @@ def parse_report(data: bytes | str, *, filename: str | None = None, content_type
             return parse_text(_document_text(pdf_text, data))
         if is_docx(data):
             return parse_text(_document_text(docx_text, data))
-        if data.count(b"\x00") > len(data) // 100:
+        if _looks_binary(data):
             raise ParseError("binary input, not an HTML, text, PDF or DOCX report")
         try:
             text, _encoding = decode_bytes(data, charset_from_content_type(content_type))
@@ -55,6 +55,14 @@ def parse_report(data: bytes | str, *, filename: str | None = None, content_type
     is_html = (filename or "").lower().endswith((".html", ".htm", ".shtml")) or \
         "html" in (content_type or "").lower() or _looks_like_html(text)
     return parse_html(text) if is_html else parse_text(text)
+
+
+def _looks_binary(data: bytes) -> bool:
+    head = data[:8192]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text has NULs but is not binary
+        return False
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13, 27))
+    return b"\x00" in head or controls > len(head) // 20
 
 
 def _document_text(extract, data: bytes) -> str:

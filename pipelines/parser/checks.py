@@ -12,7 +12,7 @@ from .values import Number, normalize
 # Figures the text states, matched in sections 一 and 六 (text, table, row, column index).
 TEXT_FIGURES: list[tuple[str, str, str, str, int]] = [
     ("text.applications_received",
-     r"(?:受理|收到)(?:群众)?(?:依申请公开|政府信息公开申请|依申请公开政府信息)(?:事项|申请)?(?:共计|共)?\s*(\d+)\s*件",
+     r"(?:受理|收到)(?:群众)?(?:依申请公开|政府信息公开申请|依申请公开政府信息)(?:事项|申请)?(?:共计|共)?\s*(\d[\d,]*)\s*件",
      "table3", "new_received", 6),
     ("text.review_total", r"行政复议(?:案件)?(?:共计|共)?\s*(\d+)\s*件", "table4", "review", 4),
     ("text.litigation_direct_total", r"直接起诉(?:的|案件)?(?:共计|共)?\s*(\d+)\s*件", "table4", "litigation_direct", 4),
@@ -83,7 +83,7 @@ def text_checks(text: str, table3: dict | None, table4: dict | None) -> list[dic
         values = table["rows"].get(row) if table_name == "table3" else table.get(row)
         if not values or not isinstance(values[index], (int, float)):
             continue
-        stated = int(m.group(1))
+        stated = int(m.group(1).replace(",", ""))
         checks.append(_check(rule, values[index], stated,
                              f"text \"{m.group(0)}\" vs {table_name} {row} 总计"))
     return checks

@@ -1,0 +1,29 @@
+"""What a spider hands to the pipelines: one fetched report page, exactly as fetched."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class ReportPage:
+    url: str
+    site: str
+    spider: str
+    status: int
+    headers: dict[str, list[str]]
+    body: bytes
+    fetched_at: datetime
+    content_type: str | None = None
+    referer: str | None = None
+    list_title: str | None = None
+    list_date: str | None = None
+    url_date: str | None = None
+    # Filled by the pipelines, in order: decode, text, parse, hash.
+    html: str | None = None
+    encoding: str | None = None
+    text: str | None = None
+    parsed: dict[str, Any] | None = None
+    content_hash: str | None = None
+    errors: list[str] = field(default_factory=list)

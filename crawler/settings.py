@@ -1,0 +1,46 @@
+"""Scrapy settings of xxgk-archive. Polite by default: a public-interest crawler on small county servers."""
+import os
+
+BOT_NAME = "xxgk-archive"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+USER_AGENT = ("xxgk-archive/0.1 (+https://github.com/xxgk-archive/xxgk-archive; "
+              "research archive of 政府信息公开工作年度报告)")
+ROBOTSTXT_OBEY = True
+
+# Politeness: one request at a time per host, AutoThrottle adapting to the server's latency.
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 2.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 60
+RETRY_TIMES = 3
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = os.environ.get("XXGK_LOG_LEVEL", "INFO")
+FEED_EXPORT_ENCODING = "utf-8"
+
+# Where the archive goes: any SQLAlchemy URL; default SQLite at ./data/archive.sqlite.
+XXGK_DATABASE_URL = os.environ.get("XXGK_DATABASE_URL")
+# The one setting that points a crawl at the local portal replica (`xxgk replica serve`).
+XXGK_REPLICA_PROXY = os.environ.get("XXGK_REPLICA_PROXY")
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.ReplicaProxyMiddleware": 740,  # before HttpProxyMiddleware (750)
+}
+ITEM_PIPELINES = {
+    "pipelines.decode.DecodePipeline": 100,
+    "pipelines.text.TextPipeline": 200,
+    "pipelines.parse.ParsePipeline": 300,
+    "pipelines.hashing.ContentHashPipeline": 400,
+    "pipelines.store.StoragePipeline": 900,
+}
+ADDONS = {
+    "crawler.addons.ReplicaMode": 0,
+}

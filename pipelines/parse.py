@@ -1,0 +1,25 @@
+"""ParsePipeline: sections, metadata and the three tables (pipelines.parser), plus the date fallbacks."""
+from __future__ import annotations
+
+from crawler.items import ReportPage
+from pipelines.parser import ParseError, parse_html
+from pipelines.parser.dates import fallback_date
+
+
+class ParsePipeline:
+    def process_item(self, item: ReportPage, spider=None) -> ReportPage:
+        if item.html is None:
+            return item
+        try:
+            item.parsed = parse_html(item.html)
+        except ParseError as exc:
+            item.errors.append(f"parse: {exc}")
+            return item
+        if item.parsed["published"] is None and item.text:
+            # Last resort after meta PubDate, the header line and the signature: dateparser on the
+            # opening of the extracted text.
+            found = fallback_date(item.text[:300])
+            if found:
+                item.parsed["published"] = found.isoformat()
+                item.parsed["warnings"].append("published: taken by dateparser from the opening text")
+        return item

@@ -1,0 +1,59 @@
+"""StoragePipeline: every fetched report page into the archive, raw bytes first, then the report."""
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from scrapy.crawler import Crawler
+
+from crawler.items import ReportPage
+from storage import Archive, Capture, ReportData
+
+log = logging.getLogger(__name__)
+
+
+def capture_of(item: ReportPage) -> Capture:
+    return Capture(url=item.url, site=item.site, spider=item.spider, status=item.status, headers=item.headers,
+                   body=item.body, fetched_at=item.fetched_at, content_type=item.content_type,
+                   referer=item.referer, list_title=item.list_title, list_date=item.list_date,
+                   url_date=item.url_date)
+
+
+def report_of(item: ReportPage) -> ReportData | None:
+    if item.parsed is None or item.content_hash is None:
+        return None
+    p = item.parsed
+    return ReportData(content_hash=item.content_hash, title=p["title"], issuer=p["issuer"],
+                      report_year=p["report_year"],
+                      published=date.fromisoformat(p["published"]) if p["published"] else None,
+                      template=p["template"], text=item.text or "", parsed=p)
+
+
+class StoragePipeline:
+    def __init__(self, database_url: str | None, crawler: Crawler | None = None) -> None:
+        self.database_url = database_url
+        self.crawler = crawler
+        self.archive: Archive | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "StoragePipeline":
+        return cls(crawler.settings.get("XXGK_DATABASE_URL"), crawler)
+
+    def open_spider(self, spider=None) -> None:
+        self.archive = Archive(self.database_url)
+        log.info("archiving into %r", self.archive)
+
+    def close_spider(self, spider=None) -> None:
+        if self.archive is not None:
+            self.archive.close()
+
+    def process_item(self, item: ReportPage, spider=None) -> ReportPage:
+        report = report_of(item)
+        error = "; ".join(item.errors) if report is None else None
+        if report is None and not error:
+            error = "no report text could be extracted"
+        outcome = self.archive.store(capture_of(item), report, error)
+        if self.crawler is not None:
+            self.crawler.stats.inc_value(f"xxgk/store/{outcome.status}")
+        log.info("%s %s (capture %d, report %s)", outcome.status, item.url, outcome.capture_id, outcome.report_id)
+        return item

@@ -1,0 +1,111 @@
+"""Flatten a parsed report (docs/parse-output.md) into table_cells and checks rows.
+
+Tolerant on purpose: these rows are written in the same transaction as the raw capture, so
+an odd parser output must degrade to NULLs, never to an exception that would lose the bytes.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+TABLE3_COLUMNS = ["natural_person", "commercial", "research", "social_org", "legal_service", "other", "total"]
+TABLE4_COLUMNS = ["upheld", "corrected", "other", "pending", "total"]
+
+
+def cell_rows(parsed: Any, version_id: int) -> list[dict[str, Any]]:
+    """One dict per cell: table_name, row_key, column_key, value (float|None), raw (str|None)."""
+    if not isinstance(parsed, dict):
+        return []
+    rows = _table2(parsed.get("table2")) + _table3(parsed.get("table3")) + _table4(parsed.get("table4"))
+    for row in rows:
+        row["version_id"] = version_id
+    return rows
+
+
+def check_rows(parsed: Any, version_id: int) -> list[dict[str, Any]]:
+    if not isinstance(parsed, dict):
+        return []
+    out = []
+    for check in parsed.get("checks") or []:
+        if not isinstance(check, dict):
+            continue
+        where = check.get("where")
+        out.append(
+            {
+                "version_id": version_id,
+                "rule": str(check.get("rule") or ""),
+                "passed": bool(check.get("passed")),
+                "expected": _number(check.get("expected")),
+                "found": _number(check.get("found")),
+                "where_text": None if where is None else str(where),
+            }
+        )
+    return out
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _cell(table: str, row: str, column: str, value: Any, raw: Any) -> dict[str, Any]:
+    return {"table_name": table, "row_key": str(row), "column_key": str(column),
+            "value": _number(value), "raw": _text(raw)}
+
+
+def _table2(table: Any) -> list[dict[str, Any]]:
+    if not isinstance(table, dict):
+        return []
+    raw = table.get("raw") if isinstance(table.get("raw"), dict) else {}
+    out = []
+    for block, fields in table.items():
+        if block == "raw" or not isinstance(fields, dict):
+            continue
+        block_raw = raw.get(block) if isinstance(raw.get(block), dict) else {}
+        for field in [*fields, *(f for f in block_raw if f not in fields)]:
+            value = fields.get(field)
+            # A text value (procurement amount_unit, "万元") is not a number: keep it as raw only.
+            text = value if isinstance(value, str) else block_raw.get(field)
+            out.append(_cell("table2", block, field, value, text))
+    return out
+
+
+def _table3(table: Any) -> list[dict[str, Any]]:
+    if not isinstance(table, dict):
+        return []
+    columns = table.get("columns") or TABLE3_COLUMNS
+    rows = table.get("rows") if isinstance(table.get("rows"), dict) else {}
+    raw = table.get("raw") if isinstance(table.get("raw"), dict) else {}
+    out = []
+    for key in [*rows, *(k for k in raw if k not in rows)]:
+        out.extend(_list_cells("table3", key, columns, rows.get(key), raw.get(key)))
+    return out
+
+
+def _table4(table: Any) -> list[dict[str, Any]]:
+    if not isinstance(table, dict):
+        return []
+    raw = table.get("raw") if isinstance(table.get("raw"), dict) else {}
+    groups = [k for k, v in table.items() if k != "raw" and isinstance(v, list)]
+    groups += [k for k in raw if k not in groups]
+    out = []
+    for group in groups:
+        out.extend(_list_cells("table4", group, TABLE4_COLUMNS, table.get(group), raw.get(group)))
+    return out
+
+
+def _list_cells(table: str, row: str, columns: list[str], values: Any, raws: Any) -> list[dict[str, Any]]:
+    values = values if isinstance(values, list) else []
+    raws = raws if isinstance(raws, list) else []
+    return [
+        _cell(table, row, column, _at(values, i), _at(raws, i))
+        for i, column in enumerate(columns)
+    ]
+
+
+def _at(items: list[Any], index: int) -> Any:
+    return items[index] if index < len(items) else None

@@ -4,14 +4,24 @@ from __future__ import annotations
 from scrapy.settings import BaseSettings
 
 
+REPLICA_SETTINGS = {
+    "AUTOTHROTTLE_ENABLED": False,
+    "DOWNLOAD_DELAY": 0,
+    "CONCURRENT_REQUESTS": 16,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+    "RETRY_TIMES": 1,
+}
+
+
 class ReplicaMode:
     """Politeness off, only when crawling the local replica (XXGK_REPLICA_PROXY is set)."""
 
     def update_settings(self, settings: BaseSettings) -> None:
         if not settings.get("XXGK_REPLICA_PROXY"):
             return
-        settings.set("AUTOTHROTTLE_ENABLED", False, priority="addon")
-        settings.set("DOWNLOAD_DELAY", 0, priority="addon")
-        settings.set("CONCURRENT_REQUESTS", 16, priority="addon")
-        settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", 8, priority="addon")
-        settings.set("RETRY_TIMES", 1, priority="addon")
+        # At the priority the proxy was given with (project settings or -s), so these beat the polite
+        # defaults in settings.py while an explicit `-s DOWNLOAD_DELAY=…` still wins.
+        priority = settings.getpriority("XXGK_REPLICA_PROXY") or 0
+        for name, value in REPLICA_SETTINGS.items():
+            if (settings.getpriority(name) or 0) <= priority:
+                settings.set(name, value, priority=priority)

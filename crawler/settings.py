@@ -32,6 +32,8 @@ XXGK_DATABASE_URL = os.environ.get("XXGK_DATABASE_URL")
 XXGK_REPLICA_PROXY = os.environ.get("XXGK_REPLICA_PROXY")
 
 DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.RobotsTxtMiddleware": 100,
     "crawler.middlewares.ReplicaProxyMiddleware": 740,  # before HttpProxyMiddleware (750)
 }
 ITEM_PIPELINES = {

@@ -1,0 +1,88 @@
+"""Crawl speed: the whole replica crawled with politeness off, beside `scrapy bench` on the same machine.
+
+Prints pages/s (crawl time as Scrapy measures it, and wall time with process start-up), CPU seconds
+per page and peak memory of the crawl process, the same for `scrapy bench`, and the ratio.
+Loopback only: the replica is a local proxy and `scrapy bench` serves itself on localhost.
+"""
+from __future__ import annotations
+
+import ast
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from crawler.replica.server import ReplicaServer  # noqa: E402
+
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+
+
+def _stats_from_log(log: str) -> dict:
+    m = re.search(r"Dumping Scrapy stats:\s*(\{.*?\})\s*\n\d{4}-", log + "\n0000-", re.S)
+    if not m:
+        raise RuntimeError("no stats in the crawl log:\n" + log[-2000:])
+    text = re.sub(r"datetime\.datetime\([^)]*\)", "None", m.group(1))
+    return ast.literal_eval(text)
+
+
+def run(cmd: list[str], env: dict) -> dict:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode:
+        raise RuntimeError(proc.stderr[-3000:])
+    stats = _stats_from_log(proc.stderr)
+    pages = stats.get("response_received_count") or stats.get("downloader/response_count")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"pages": pages, "elapsed": stats.get("elapsed_time_seconds"), "wall": wall, "cpu": cpu,
+            "rss_mib": after.ru_maxrss / 1024, "items": stats.get("item_scraped_count", 0)}
+
+
+def crawl_replica(proxy: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, XXGK_REPLICA_PROXY=proxy, XXGK_DATABASE_URL=f"sqlite:///{tmp}/bench.sqlite")
+        return run([sys.executable, "-m", "scrapy", "crawl", "zezhou", "-s", "LOG_LEVEL=INFO"], env)
+
+
+def scrapy_bench() -> dict:
+    env = dict(os.environ)
+    return run([sys.executable, "-m", "scrapy", "bench", "-s", "CLOSESPIDER_TIMEOUT=8", "-s", "LOG_LEVEL=INFO"], env)
+
+
+def main() -> None:
+    crawls, benches = [], []
+    with ReplicaServer() as replica:
+        for _ in range(RUNS):
+            crawls.append(crawl_replica(replica.proxy_url))
+    for _ in range(RUNS):
+        benches.append(scrapy_bench())
+
+    def med(rows: list[dict], key) -> float:
+        return statistics.median(key(r) for r in rows)
+
+    c_rate = med(crawls, lambda r: r["pages"] / r["elapsed"])
+    c_wall = med(crawls, lambda r: r["pages"] / r["wall"])
+    b_rate = med(benches, lambda r: r["pages"] / r["elapsed"])
+    print(f"replica crawl (zezhou, politeness off, {RUNS} runs, median): {crawls[0]['pages']} pages, "
+          f"{crawls[0]['items']} report pages archived")
+    print(f"  {c_rate:6.1f} pages/s in crawl time, {c_wall:6.1f} pages/s wall incl. process start-up")
+    print(f"  {med(crawls, lambda r: r['cpu'] / r['pages']) * 1000:6.1f} ms CPU per page "
+          f"(decode, trafilatura, parse, hash, store included)")
+    print(f"  peak RSS {max(r['rss_mib'] for r in crawls):6.0f} MiB")
+    print(f"scrapy bench (same machine, {RUNS} runs, median): {b_rate:6.1f} pages/s, "
+          f"{med(benches, lambda r: r['cpu'] / r['pages']) * 1000:6.1f} ms CPU per page")
+    print(f"ratio replica crawl / scrapy bench: {c_rate / b_rate:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,301 @@
+"""A local HTTP(S) proxy that answers for the replica hosts only.
+
+Point a crawler at it as its proxy (``XXGK_REPLICA_PROXY=http://127.0.0.1:8118``) and it sees the
+replica sites under their real host names:
+
+* absolute-form requests (``GET http://xxgk.zezhou.gov.cn/xzf/zfxxgknb/ HTTP/1.1``) and origin-form
+  requests with a ``Host`` header, GET and HEAD;
+* ``CONNECT host:443`` answered with TLS from a trustme CA (``.ca``, ``.ca_pem_path``), then the
+  tunnelled requests served the same way.
+
+A host that is not a replica host gets 403: the server never opens a connection anywhere, so no
+traffic leaves loopback. It listens on 127.0.0.1 only.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import ssl
+import sys
+import tempfile
+import threading
+from email.utils import parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import trustme
+
+from .site import Response, Site, load_site, replica_sites
+
+DEFAULT_PORT = 8118
+PROXY_ENV = "XXGK_REPLICA_PROXY"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False   # keep-alive clients must not hold stop() up
+
+    def __init__(self, addr: tuple[str, int], owner: "ReplicaServer"):
+        self.owner = owner
+        super().__init__(addr, _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "nginx"
+    sys_version = ""
+    timeout = 30              # idle keep-alive connections are dropped after this
+    server: _Server
+
+    def __init__(self, *args, tunnel_host: str | None = None, **kw):
+        self.tunnel_host = tunnel_host   # set inside a CONNECT tunnel: requests there are https
+        super().__init__(*args, **kw)
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    # ---- logging: silent unless verbose
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
+        if self.server.owner.verbose:
+            sys.stdout.write("%s - %s\n" % (self.address_string(), format % args))
+            sys.stdout.flush()
+
+    # ---- methods
+    def do_GET(self) -> None:
+        self._serve(head=False)
+
+    def do_HEAD(self) -> None:
+        self._serve(head=True)
+
+    def do_POST(self) -> None:
+        self._drain_body()
+        self._serve(head=False, method_ok=False)
+
+    do_PUT = do_DELETE = do_OPTIONS = do_PATCH = do_POST
+
+    def do_CONNECT(self) -> None:
+        host, _, port = self.path.rpartition(":")
+        host = host.strip("[]").lower().rstrip(".")
+        site = self.server.owner.site_for(host)
+        if site is None or port != "443":
+            self.server.owner.record("CONNECT", "https", host, self.path, 403)
+            self._send_simple(403, "Forbidden: not a replica host\n", close=True)
+            return
+        self.server.owner.record("CONNECT", "https", host, self.path, 200)
+        # raw status line: a CONNECT 200 carries no headers a client would need
+        self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        self.wfile.flush()
+        self.close_connection = True
+        try:
+            tls = self.server.owner.ssl_context.wrap_socket(self.connection, server_side=True)
+        except (ssl.SSLError, OSError):
+            return   # client refused the certificate or went away
+        try:
+            _Handler(tls, self.client_address, self.server, tunnel_host=host)
+        except (ssl.SSLError, OSError):
+            pass
+        finally:
+            try:
+                tls.close()
+            except OSError:
+                pass
+
+    # ---- helpers
+    def _drain_body(self) -> None:
+        n = int(self.headers.get("Content-Length") or 0)
+        if n:
+            self.rfile.read(n)
+
+    def _target(self) -> tuple[str, str, str, str]:
+        """(scheme, host, path, query) of the request, whatever its form."""
+        t = self.path
+        if t.startswith(("http://", "https://")):
+            u = urlsplit(t)
+            host = (u.hostname or "").lower().rstrip(".")
+            default = 443 if u.scheme == "https" else 80
+            if u.port not in (None, default):
+                host = f"{host}:{u.port}"   # a non-default port is not a replica host
+            return u.scheme, host, u.path or "/", u.query
+        scheme = "https" if self.tunnel_host else "http"
+        host = (self.headers.get("Host") or self.tunnel_host or "").lower()
+        if host.endswith((":80", ":443")):
+            host = host.rsplit(":", 1)[0]
+        path, _, query = t.partition("?")
+        return scheme, host.rstrip("."), path or "/", query
+
+    def _serve(self, head: bool, method_ok: bool = True) -> None:
+        owner = self.server.owner
+        scheme, host, path, query = self._target()
+        site = owner.site_for(host)
+        if site is None:
+            owner.record(self.command, scheme, host, path, 403)
+            self._send_simple(403, "Forbidden: not a replica host\n")
+            return
+        if not method_ok:
+            owner.record(self.command, scheme, host, path, 405)
+            self._send_simple(405, "Method Not Allowed\n")
+            return
+        resp = site.lookup(host, path, query)
+        status = resp.status
+        if status == 200 and _not_modified(self.headers, resp):
+            status = 304
+        owner.record(self.command, scheme, host, path + (f"?{query}" if query else ""), status)
+        self.send_response(status)
+        for k, v in resp.headers:
+            if k == "Location" and v.startswith("/"):
+                v = f"{scheme}://{host}{v}"
+            self.send_header(k, v)
+        if status == 304:
+            self.send_header("Content-Length", "0")   # not required, but keeps naive clients in step
+            self.end_headers()
+            return
+        self.send_header("Content-Length", str(len(resp.body)))
+        self.end_headers()
+        if not head:
+            self.wfile.write(resp.body)
+
+    def _send_simple(self, status: int, text: str, close: bool = False) -> None:
+        body = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+
+def _not_modified(req_headers, resp: Response) -> bool:
+    """RFC 9110 conditional GET: If-None-Match wins over If-Modified-Since."""
+    etag, lm = resp.header("ETag"), resp.header("Last-Modified")
+    inm = req_headers.get("If-None-Match")
+    if inm is not None:
+        if etag is None:
+            return False
+        tags = [t.strip().removeprefix("W/") for t in inm.split(",")]
+        return "*" in tags or etag in tags
+    ims = req_headers.get("If-Modified-Since")
+    if ims and lm:
+        try:
+            return parsedate_to_datetime(lm) <= parsedate_to_datetime(ims)
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+class ReplicaServer:
+    """The replica proxy: ``with ReplicaServer() as srv: ... srv.proxy_url ...``."""
+
+    def __init__(self, port: int = 0, sites: list[str] | None = None, verbose: bool = False):
+        self.requested_port = port
+        self.verbose = verbose
+        self.sites: list[Site] = [load_site(n) for n in (sites or replica_sites())]
+        self._by_host = {h: s for s in self.sites for h in s.hosts}
+        self.ca = trustme.CA()
+        self._cert = self.ca.issue_cert(*sorted(self._by_host))
+        self.ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self._cert.configure_cert(self.ssl_context)
+        self.ca_pem_path: str | None = None
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._log: list[tuple[str, str, str, str, int]] = []
+
+    # ---- lifecycle
+    def start(self) -> "ReplicaServer":
+        fd, self.ca_pem_path = tempfile.mkstemp(prefix="xxgk-replica-ca-", suffix=".pem")
+        with os.fdopen(fd, "wb") as f:
+            f.write(self.ca.cert_pem.bytes())
+        self._httpd = _Server(("127.0.0.1", self.requested_port), self)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="xxgk-replica", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        if self.ca_pem_path and os.path.exists(self.ca_pem_path):
+            os.unlink(self.ca_pem_path)
+        self.ca_pem_path = None
+
+    def __enter__(self) -> "ReplicaServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ---- facts
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("server not started")
+        return self._httpd.server_address[1]
+
+    @property
+    def proxy_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def hosts(self) -> list[str]:
+        return sorted(self._by_host)
+
+    def site_for(self, host: str) -> Site | None:
+        return self._by_host.get(host)
+
+    # ---- request log (what a crawler fetched; e.g. assert it never touched /was5/)
+    def record(self, method: str, scheme: str, host: str, path: str, status: int) -> None:
+        with self._lock:
+            self._log.append((method, scheme, host, path, status))
+
+    @property
+    def requests(self) -> list[tuple[str, str, str, str, int]]:
+        """(method, scheme, host, path?query, status) of every request so far."""
+        with self._lock:
+            return list(self._log)
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._log.clear()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def serve_forever(port: int = DEFAULT_PORT, verbose: bool = True) -> None:
+    """Run the replica proxy in the foreground (``xxgk replica serve``) until Ctrl-C."""
+    with ReplicaServer(port=port, verbose=verbose) as srv:
+        print(f"xxgk replica proxy on {srv.proxy_url}")
+        print(f"  replica hosts: {', '.join(srv.hosts)}")
+        print(f"  CA certificate (https via CONNECT): {srv.ca_pem_path}")
+        print("  point the crawler at it with:")
+        print(f"    export {PROXY_ENV}={srv.proxy_url}")
+        print(f"  or try: curl -x {srv.proxy_url} http://xxgk.zezhou.gov.cn/xzf/zfxxgknb/")
+        sys.stdout.flush()
+        # SIGTERM ends the wait like Ctrl-C, so the CA file is removed on the way out
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            print("stopping")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="xxgk replica serve", description="Serve the offline portal replicas as an HTTP(S) proxy.")
+    ap.add_argument("--port", type=int, default=DEFAULT_PORT)
+    ap.add_argument("--quiet", action="store_true", help="do not log each request")
+    args = ap.parse_args(argv)
+    serve_forever(port=args.port, verbose=not args.quiet)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

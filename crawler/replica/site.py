@@ -1,0 +1,272 @@
+"""Load a replica site (sites/<name>.json) into an in-memory map of responses, plus its ground truth.
+
+    site = load_site("zezhou")
+    site.lookup("xxgk.zezhou.gov.cn", "/xzf/zfxxgknb/")   -> Response(200, headers, body)
+    site.manifest()                                       -> one dict per distinct report
+    site.non_report_urls()                                -> news and trap detail pages
+
+Everything is built once (deterministic: synth uses the site's fixed seed); the server only looks up.
+"""
+from __future__ import annotations
+
+import copy
+import html
+import json
+from dataclasses import dataclass
+from datetime import timezone
+from email.utils import format_datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from . import synth
+from .families import Article, Channel, Page, SiteModel, get_family
+
+SITES_DIR = Path(__file__).parent / "sites"
+DATA_DIR = Path(__file__).parent / "data"
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+
+def replica_sites() -> list[str]:
+    """Names of the replica sites (one JSON file each)."""
+    return sorted(p.stem for p in SITES_DIR.glob("*.json"))
+
+
+def replica_hosts() -> list[str]:
+    return sorted({h for name in replica_sites() for h in load_site(name).hosts})
+
+
+@lru_cache(maxsize=None)
+def load_site(name: str) -> "Site":
+    data = json.loads((SITES_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    return Site(name, data)
+
+
+# --------------------------------------------------------------------------- model building
+
+def _channels(data: dict) -> dict[tuple[str, str], Channel]:
+    out: dict[tuple[str, str], Channel] = {}
+    for c in data["channels"]:
+        extra = {k: v for k, v in c.items() if k not in ("host", "path", "kind", "name", "children")}
+        out[(c["host"], c["path"])] = Channel(c["host"], c["path"], c["name"], c["kind"], list(c.get("children", [])), None, extra)
+    host = data["issuer_host"]
+    for iss in data["issuers"]:
+        base = iss["base"]
+        label = data["groups"][iss["group"]]["name"] if iss["group"] == "county" else iss["name"]
+        out[(host, base)] = Channel(host, base, iss["name"], "issuer", [base + c["path"] for c in data["issuer_columns"]], iss, {"label": label})
+        for col in data["issuer_columns"]:
+            out[(host, base + col["path"])] = Channel(host, base + col["path"], col["name"], col["kind"],
+                                                      [base + p for p in col.get("children", [])], iss, {})
+    return out
+
+
+def _paragraphs(lines: list[str]) -> str:
+    return "".join(f'<p style="text-indent: 2em;">{html.escape(x, quote=False)}</p>\n' for x in lines)
+
+
+class _Builder:
+    """Turns the JSON into a SiteModel plus report records (structured truth per distinct report)."""
+
+    def __init__(self, name: str, data: dict):
+        self.name, self.data = name, data
+        self.seed = int(data["seed"])
+        self.channels = _channels(data)
+        self.issuers = {i["key"]: i for i in data["issuers"]}
+        self.col_host: dict[str, str] = {}
+        for (h, p), ch in self.channels.items():
+            if ch.kind != "list":
+                continue
+            if p in self.col_host and self.col_host[p] != h:
+                raise ValueError(f"list column {p} exists on two hosts")
+            self.col_host[p] = h
+        self.docids = synth.DocIds(data["docid_anchors"], synth.rng_for(self.seed, "docids"))
+        for r in data["reports"]:
+            for pg in r["pages"]:
+                if "id" in pg:
+                    self.docids.claim(pg["id"])
+        self.articles: list[Article] = []
+        self.records: list[dict] = []
+
+    def _org(self, col: str) -> str:
+        ch = self.channels[(self.col_host[col], col)]
+        return ch.issuer["poster"] if ch.issuer else self.data["site"]["sponsor"]
+
+    def _article(self, col: str, t: str, *, key: str, id: int | None = None, **kw: Any) -> Article:
+        if (self.col_host.get(col), col) not in self.channels or self.channels[(self.col_host[col], col)].kind != "list":
+            raise ValueError(f"{key}: {col} is not a list column")
+        doc = id if id is not None else self.docids.new(t)
+        time = kw.pop("time", None) or synth.random_time(synth.rng_for(self.seed, f"time:{key}:{col}"))
+        kw.setdefault("org", self._org(col))
+        return Article(host=self.col_host[col], col=col, t=t, id=doc, time=time, **kw)
+
+    def reports(self) -> None:
+        specs = self.data["reports"]
+        by_issuer: dict[str, list[dict]] = {}
+        for s in specs:
+            by_issuer.setdefault(s["issuer"], []).append(s)
+        built: dict[str, dict] = {}
+        for iss_key, items in by_issuer.items():
+            items.sort(key=lambda s: s["year"])
+            issuer = self.issuers[iss_key]
+            scale = self.data["groups"][issuer["group"]]["scale"]
+            fixed = {s["year"]: self._fixed(s) for s in items if s.get("truth_file")}
+            prev: dict | None = None
+            for s in items:
+                if s["year"] in fixed:
+                    rep = fixed[s["year"]]
+                else:
+                    co = prev["_carried_forward"] if prev and prev["report_year"] == s["year"] - 1 else None
+                    nxt = fixed.get(s["year"] + 1)
+                    cf = nxt["table3"]["rows"]["carried_over"] if nxt else None
+                    rep = synth.synth_report(self.seed, s, issuer, scale, carried_over=co, carried_forward=cf)
+                built[s["key"]] = rep
+                prev = rep
+        for s in specs:  # JSON order keeps doc ids stable
+            rep = built[s["key"]]
+            body = rep["_body_html"] if s.get("truth_file") else synth.synth_body(rep)
+            arts = []
+            for pg in s["pages"]:
+                arts.append(self._article(pg["col"], pg["t"], key=s["key"], id=pg.get("id"), time=pg.get("time"),
+                                          shown=s["published"], written=s.get("signed") or s["published"],
+                                          title=s["title"], layout=pg["layout"], body_html=body,
+                                          kind="report", report_key=s["key"], synthetic=not s.get("seed"),
+                                          seed=s.get("seed"), encoding=pg.get("encoding", "utf-8")))
+            self.articles.extend(arts)
+            self.records.append({"key": s["key"], "spec": s, "report": rep, "articles": arts})
+
+    def _fixed(self, s: dict) -> dict:
+        """A report written by hand (a seed): body HTML and truth come from data files."""
+        rep = json.loads((DATA_DIR / s["truth_file"]).read_text(encoding="utf-8"))
+        rep["_body_html"] = (DATA_DIR / s["body_file"]).read_text(encoding="utf-8")
+        rep["_carried_forward"] = rep["table3"]["rows"]["carried_forward"]
+        seed_text = (DATA_DIR / "seeds" / f"{s['seed']}.txt").read_text(encoding="utf-8")
+        rep["_violations"] = synth.check_identities(rep, text=seed_text)
+        return rep
+
+    def news(self) -> None:
+        items = []
+        for i, a in enumerate(self.data.get("articles", [])):
+            items.append((f"article:{i}", a))
+        for f in self.data.get("fills", []):
+            for j, a in enumerate(synth.fill_articles(self.seed, f)):
+                items.append((f"fill:{f['col']}:{j}", a))
+        for key, a in items:
+            rng = synth.rng_for(self.seed, key)
+            org = a.get("org") or self._org(a["col"])
+            lines = a.get("body") or synth.news_paragraphs(rng, org, a["shown"])
+            art = self._article(a["col"], a["t"], key=key, id=a.get("id"), time=a.get("time"), shown=a["shown"],
+                                title=a["title"], layout=a.get("layout", "meta"), body_html="", org=self._org(a["col"]),
+                                kind="trap" if a.get("trap") else "news")
+            body = _paragraphs(lines)
+            if a.get("image"):
+                art.image = f"W0{art.t}{art.id % 1000000:06d}{rng.randint(100000, 999999)}.png"
+                alt = html.escape(a["title"], quote=True)
+                body = (f'<p style="text-align: center;"><img src="./{art.image}" oldsrc="{art.image}" '
+                        f'alt="{alt}" title="{alt}"></p>\n') + body
+            art.body_html = body
+            self.articles.append(art)
+
+
+class Site:
+    """A built replica: response map, page list and ground truth."""
+
+    def __init__(self, name: str, data: dict):
+        b = _Builder(name, data)
+        b.reports()
+        b.news()
+        self.name, self.data = name, data
+        self.model = SiteModel(name, data, data["hosts"], b.channels, b.articles, b.issuers)
+        self.family = get_family(data["family"])
+        self.pages: list[Page] = self.family.build_pages(self.model)
+        self._records = b.records
+        self.hosts: list[str] = [h["host"] for h in data["hosts"].values()]
+        self.ext = data.get("ext", "shtml")
+        self._responses: dict[tuple[str, str], Response] = {}
+        for p in self.pages:
+            key = (p.host, p.path)
+            if key in self._responses:
+                raise ValueError(f"two pages at {key}")  # e.g. one docid reused in one folder
+            self._responses[key] = _response(p)
+        self._not_found = {h: self.family.render_not_found(self.model, h) for h in self.hosts}
+
+    # ---- serving
+    def lookup(self, host: str, path: str, query: str = "") -> Response:
+        """The response for a GET of http(s)://host/path?query on this site (200, 301 or 404)."""
+        if path == self.data["site"].get("search_path"):
+            body = self.family.render_search(self.model, host, query)
+            return Response(200, (("Content-Type", "text/html; charset=UTF-8"),), body)
+        key = path + f"index.{self.ext}" if path.endswith("/") else path
+        resp = self._responses.get((host, key))
+        if resp is not None:
+            return resp
+        if not path.endswith("/") and (host, f"{path}/index.{self.ext}") in self._responses:
+            return Response(301, (("Location", path + "/"), ("Content-Type", "text/html; charset=UTF-8")),
+                            b"<html><body>301 Moved Permanently</body></html>\n")
+        return Response(404, (("Content-Type", "text/html; charset=UTF-8"),), self._not_found[host])
+
+    # ---- ground truth
+    def _url(self, a: Article) -> str:
+        return f"http://{self.model.hostname(a.host)}{a.path(self.ext)}"
+
+    def manifest(self) -> list[dict]:
+        """One entry per distinct report: urls, synthetic, seed, metadata, tables (values only), violations."""
+        out = []
+        for rec in self._records:
+            rep = rec["report"]
+            violations = rep["_violations"] if "_violations" in rep else synth.check_identities(rep)
+            out.append(copy.deepcopy({
+                "key": rec["key"],
+                "urls": [self._url(a) for a in rec["articles"]],
+                "synthetic": not rec["spec"].get("seed"),
+                "seed": rec["spec"].get("seed"),
+                "title": rep["title"],
+                "issuer": rep["issuer"],
+                "report_year": rep["report_year"],
+                "published": rep["published"],
+                "template": rep["template"],
+                "table2": synth.strip_raw(rep.get("table2")),
+                "table3": synth.strip_raw(rep.get("table3")),
+                "table4": synth.strip_raw(rep.get("table4")),
+                "headings": rep["headings"] if "headings" in rep else [s["heading"] for s in rep["sections"]],
+                "violations": sorted(violations),
+            }))
+        return out
+
+    def reports(self) -> list[dict]:
+        """Full structured reports as rendered (sections, raw cells, style) keyed like the manifest."""
+        return [copy.deepcopy({"key": r["key"], **{k: v for k, v in r["report"].items() if not k.startswith("_")}})
+                for r in self._records]
+
+    def non_report_urls(self) -> list[str]:
+        return sorted(self._url(a) for a in self.model.articles if a.kind != "report")
+
+    def trap_urls(self) -> list[str]:
+        """Non-reports whose titles mention a 年度报告 (notices, 一图读懂, 更正说明, 解读)."""
+        return sorted(self._url(a) for a in self.model.articles if a.kind == "trap")
+
+    def page_urls(self, kind: str | None = None) -> list[str]:
+        return sorted(f"http://{p.host}{p.path}" for p in self.pages if kind is None or p.kind == kind)
+
+    def entry_urls(self) -> list[str]:
+        return [f"http://{h}/" for h in self.hosts]
+
+
+def _response(p: Page) -> Response:
+    headers: list[tuple[str, str]] = [("Content-Type", p.content_type)]
+    if p.last_modified is not None:
+        ts = int(p.last_modified.timestamp())
+        headers.append(("Last-Modified", format_datetime(p.last_modified.astimezone(timezone.utc), usegmt=True)))
+        headers.append(("ETag", f'"{ts:x}-{len(p.body):x}"'))
+    return Response(200, tuple(headers), p.body)

@@ -18,10 +18,11 @@ import trafilatura  # noqa: E402
 
 from crawler.replica.site import load_site, replica_sites  # noqa: E402
 from pipelines.parser import parse_report  # noqa: E402
+from pipelines.parser.decode import charset_from_content_type, decode_bytes  # noqa: E402
 from pipelines.text import extract_text  # noqa: E402
 
 
-def corpus() -> tuple[list[bytes], list[bytes]]:
+def corpus() -> tuple[list[bytes], list[tuple[bytes, str | None]]]:
     texts = [p.read_bytes() for p in sorted((ROOT / "crawler/replica/data/seeds").glob("*.txt"))]
     pages = []
     for name in replica_sites():
@@ -29,7 +30,8 @@ def corpus() -> tuple[list[bytes], list[bytes]]:
         for entry in site.manifest():
             for url in entry["urls"]:
                 u = urlsplit(url)
-                pages.append(site.lookup(u.hostname, u.path).body)
+                response = site.lookup(u.hostname, u.path)
+                pages.append((response.body, response.header("Content-Type")))
     return texts, pages
 
 
@@ -46,8 +48,8 @@ def timed(fn, items, rounds: int = 5) -> float:
 
 def main() -> None:
     texts, pages = corpus()
-    html = [p.decode("utf-8") for p in pages]
-    parse_html_s = timed(lambda b: parse_report(b, content_type="text/html; charset=utf-8"), pages)
+    html = [decode_bytes(body, charset_from_content_type(ctype))[0] for body, ctype in pages]
+    parse_html_s = timed(lambda page: parse_report(page[0], content_type=page[1]), pages)
     parse_text_s = timed(parse_report, texts)
     extract_s = timed(extract_text, html)
     print(f"corpus: {len(pages)} HTML report pages from the replica, {len(texts)} seed texts; "

@@ -107,7 +107,7 @@ def token_runs(lines: list[Line]) -> list[Run]:
             last_label = max((i for i, c in enumerate(line.cells) if not is_value(c)), default=-1)
             row_label = [c for c in line.cells[:last_label + 1] if not is_value(c)]
             row_values = [" ".join(c.split()) for c in line.cells[last_label + 1:]]
-            if any(v for v in row_values):
+            if row_values and (row_label or any(v for v in row_values)):
                 runs.append(Run(_label_key("".join(row_label)), row_values, True))
             continue
         for token in _text_tokens(line.text):
@@ -192,16 +192,19 @@ def split_runs(tokens: list[str], n: int, group: int, limit: int = 2) -> list[li
     return solutions
 
 
-def _fit(tokens: list[str], n: int, group: int, what: str, warnings: list[str],
-         exact: bool = False) -> tuple[list[Number | None], list[str | None]]:
-    """n cells from the value tokens of one row (or of table 4), saying what was done to them."""
+def _fit(tokens: list[str], n: int, group: int | None, what: str,
+         warnings: list[str]) -> tuple[list[Number | None], list[str | None]]:
+    """n cells from the value tokens of one row (or of table 4), saying what was done to them.
+
+    Run-together digits are split only where an identity (each `group` of cells sums to its last)
+    can decide the split; table 2 has none, so its short rows are only ever a lost column."""
     if len(tokens) == n:
         return _cells(tokens)
     if len(tokens) > n:
         warnings.append(f"{what}: {len(tokens)} values where {n} were expected; the first {n} kept")
         return _cells(tokens[:n])
     plain = [normalize(t) for t in tokens]
-    if plain and all(is_digit_run(t) for t in plain) and sum(map(len, plain)) >= n \
+    if group and plain and all(is_digit_run(t) for t in plain) and sum(map(len, plain)) >= n \
             and any(len(t) > 1 for t in plain):
         solutions = split_runs(plain, n, group)
         if len(solutions) == 1:
@@ -226,7 +229,7 @@ def parse_table3(lines: list[Line], warnings: list[str]) -> dict | None:
         if key in rows:
             warnings.append(f"table3: row {key} printed twice; the first kept")
             continue
-        rows[key], raw[key] = _fit(run.values, 7, 7, f"table3 row {key}", warnings, run.exact)
+        rows[key], raw[key] = _fit(run.values, 7, 7, f"table3 row {key}", warnings)
     if not rows:
         return None
     order = {k: i for i, k in enumerate(TABLE3_ROW_KEYS)}
@@ -236,13 +239,17 @@ def parse_table3(lines: list[Line], warnings: list[str]) -> dict | None:
 
 def parse_table4(lines: list[Line], warnings: list[str]) -> dict | None:
     tokens: list[str] = []
-    for run in token_runs(lines):
+    runs = token_runs(lines)
+    for run in runs:
         if run.exact:
-            tokens.extend(run.values)
+            if any(v.strip() for v in run.values):
+                tokens.extend(run.values)
         else:
             tokens.extend(v for v in run.values if v.strip())
         if len(tokens) >= 15:
             break
+    if not tokens:  # a grid row of 15 blank cells is still the table, all null
+        tokens = next((r.values for r in runs if r.exact and len(r.values) == 15), [])
     if not tokens:
         return None
     values, raw = _fit(tokens, 15, 5, "table4", warnings)
@@ -284,8 +291,8 @@ def parse_table2(lines: list[Line], template: str | None, warnings: list[str]) -
             warnings.append(f"table2: block {key} is not part of the {template} format; ignored")
             continue
         names = fields[key]
-        tokens = [v for v in run.values if v.strip()] if not run.exact else _dedupe_blank(run.values)
-        values, cells = _fit(tokens, len(names), len(names) + 1, f"table2 {key}", warnings)
+        tokens = _block_cells(run, len(names))
+        values, cells = _fit(tokens, len(names), None, f"table2 {key}", warnings)
         table[key] = dict(zip(names, values))
         raw[key] = dict(zip(names, cells))
         if key == "procurement":
@@ -299,10 +306,9 @@ def parse_table2(lines: list[Line], template: str | None, warnings: list[str]) -
     return table
 
 
-def _dedupe_blank(values: list[str]) -> list[str]:
-    # A value cell spanning the empty columns of a narrower block arrives as one token; trailing
-    # blanks of such a row are layout, not cells.
-    out = list(values)
-    while out and not out[-1].strip():
-        out.pop()
-    return out
+def _block_cells(run: Run, n: int) -> list[str]:
+    """A table 2 block's cells. In an HTML grid the block's first n cells are its fields, blanks
+    included; cells past them pad a narrower block to the table's width."""
+    if not run.exact:
+        return [v for v in run.values if v.strip()]
+    return run.values[:n] if any(v.strip() for v in run.values[:n]) else run.values

@@ -59,24 +59,74 @@ def _show_progress(child: subprocess.Popen, database: str | None, spider: str) -
         archive.close()
 
 
-def cmd_crawl(args: argparse.Namespace) -> int:
-    spiders = spider_names() if args.all else args.spiders
-    if not spiders:
-        print("xxgk crawl: name a spider (xxgk crawl zezhou) or --all", file=sys.stderr)
-        return 2
-    unknown = set(spiders) - set(spider_names())
-    if unknown:
-        print(f"xxgk crawl: unknown spider(s) {', '.join(sorted(unknown))}; known: {', '.join(spider_names())}",
-              file=sys.stderr)
-        return 2
-    worst = 0
-    for spider in spiders:
-        log_file = Path(args.log_dir) / f"{spider}.log" if args.log_dir else None
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOTHING, EXIT_PARTIAL, EXIT_LOCKED = 0, 1, 2, 3, 4, 75
+
+
+def run_summary(database: str | None, spider: str) -> dict | None:
+    archive = _archive(database)
+    try:
+        runs = archive.runs(spider)
+    finally:
+        archive.close()
+    return runs[-1] if runs else None
+
+
+def outcome(rc: int, run: dict | None, started: float) -> tuple[int, str]:
+    """Exit status and one summary line for a finished `scrapy crawl` child."""
+    if run is None or run["started_at"].timestamp() < started - 1:
+        return EXIT_FAILED, f"crawl process exited {rc} before recording a run"
+    counts = (f"{run['pages_fetched']} pages, {run['new_reports']} new reports, {run['new_versions']} new "
+              f"versions, {run['duplicates']} duplicates, {run['not_modified']} not modified, "
+              f"{run['not_requested']} not requested, {run['gone']} gone, {run['errors']} fetch errors")
+    reached = run["new_reports"] + run["new_versions"] + run["duplicates"] + run["not_modified"] + run["not_requested"]
+    if rc != 0 or run["finish_reason"] != "finished":
+        return EXIT_FAILED, f"{run['finish_reason'] or 'died'} (exit {rc}); {counts}"
+    if reached == 0:
+        return EXIT_NOTHING, f"finished but reached no report page (has the portal moved?); {counts}"
+    if run["errors"]:
+        return EXIT_PARTIAL, f"finished with fetch errors (retried next run); {counts}"
+    return EXIT_OK, f"finished; {counts}"
+
+
+def crawl_one(spider: str, args: argparse.Namespace, log_dir: Path) -> int:
+    import fcntl
+
+    lock_path = log_dir.parent / "locks" / f"{spider}.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            print(f"{spider}: another run holds {lock_path} (pid {lock.read().strip() or '?'}); not started",
+                  file=sys.stderr)
+            return EXIT_LOCKED
+        lock.seek(0)
+        lock.truncate()
+        lock.write(str(os.getpid()))
+        lock.flush()
+        log_file = log_dir / f"{spider}.log"
+        started = time.time()
         rc = run_crawl(spider, database=args.database, replica=args.replica, log_file=log_file,
                        progress=not args.quiet)
-        print(f"{spider}: exit {rc}" + (f", log {log_file}" if log_file else ""), file=sys.stderr)
-        worst = max(worst, rc)
-    return worst
+        code, summary = outcome(rc, run_summary(args.database, spider), started)
+        print(f"{spider}: {summary}; log {log_file}")
+        return code
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    known = spider_names()
+    spiders = known if args.all else args.spiders
+    if not spiders:
+        print("xxgk crawl: name a spider (xxgk crawl zezhou) or --all", file=sys.stderr)
+        return EXIT_USAGE
+    unknown = set(spiders) - set(known)
+    if unknown:
+        print(f"xxgk crawl: unknown spider(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    codes = [crawl_one(spider, args, Path(args.log_dir)) for spider in spiders]
+    return max(codes, key=lambda c: (c != EXIT_OK, c in (EXIT_FAILED, EXIT_NOTHING), c))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -176,7 +226,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("spiders", nargs="*")
     p.add_argument("--all", action="store_true", help="every spider")
     p.add_argument("--replica", help="crawl the replica at this proxy URL instead of the real portals")
-    p.add_argument("--log-dir", help="write each spider's log to DIR/<spider>.log")
+    p.add_argument("--log-dir", default="data/logs",
+                   help="each spider's log goes to DIR/<spider>.log; locks to DIR/../locks (default data/logs)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=cmd_crawl)
 

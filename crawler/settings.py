@@ -28,13 +28,21 @@ FEED_EXPORT_ENCODING = "utf-8"
 
 # Where the archive goes: any SQLAlchemy URL; default SQLite at ./data/archive.sqlite.
 XXGK_DATABASE_URL = os.environ.get("XXGK_DATABASE_URL")
+# Report pages without ETag/Last-Modified are re-fetched only after this many days.
+XXGK_RECHECK_DAYS = float(os.environ.get("XXGK_RECHECK_DAYS", "7"))
 # The one setting that points a crawl at the local portal replica (`xxgk replica serve`).
 XXGK_REPLICA_PROXY = os.environ.get("XXGK_REPLICA_PROXY")
+# WARC 1.1 copies of every fetch (crawler/warc.py), on unless XXGK_WARC_ENABLED=0.
+XXGK_WARC_ENABLED = os.environ.get("XXGK_WARC_ENABLED", "1").lower() not in {"0", "false", "no", "off"}
+XXGK_WARC_DIR = os.environ.get("XXGK_WARC_DIR", "data/warc")
+XXGK_WARC_MAX_BYTES = int(os.environ.get("XXGK_WARC_MAX_BYTES", str(1 << 30)))
 
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.RobotsTxtMiddleware": 100,
+    "crawler.incremental.IncrementalCrawl": 540,  # below RetryMiddleware: sees only final outcomes
     "crawler.middlewares.ReplicaProxyMiddleware": 740,  # before HttpProxyMiddleware (750)
+    "crawler.warc.WarcRecorder": 950,  # nearest the downloader: every response as received, every header sent
 }
 ITEM_PIPELINES = {
     "pipelines.decode.DecodePipeline": 100,

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any, Iterator
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from . import queries
+from . import queries, runs
 from .database import make_engine, masked_url, resolve_url, writer
 from .migrate import upgrade
 from .records import Capture, ReportData, StoreOutcome
@@ -62,6 +63,47 @@ class Archive:
         """One dict per report, its current version; streamed, ordered by report id."""
         with self._reader() as session:
             yield from queries.iter_export(session, masked_url(self.url))
+
+    # --- incremental crawls (storage/runs.py) ---------------------------------------------------
+    def known_reports(self, site: str) -> dict[str, runs.Known]:
+        with self._reader() as session:
+            return runs.known_reports(session, site)
+
+    def site_report_urls(self, site: str) -> set[str]:
+        with self._reader() as session:
+            return runs.site_report_urls(session, site)
+
+    def mark_seen(self, urls: set[str], when: datetime) -> None:
+        with self._writer() as session, session.begin():
+            runs.mark_seen(session, urls, when)
+
+    def mark_gone(self, urls: set[str], when: datetime, reason: str) -> int:
+        with self._writer() as session, session.begin():
+            return runs.mark_gone(session, urls, when, reason)
+
+    def start_run(self, spider: str, site: str, when: datetime) -> int:
+        with self._writer() as session, session.begin():
+            return runs.start_run(session, spider, site, when)
+
+    def finish_run(self, run_id: int, when: datetime, reason: str, counts: dict[str, int]) -> None:
+        with self._writer() as session, session.begin():
+            runs.finish_run(session, run_id, when, reason, counts)
+
+    def record_failure(self, run_id: int, url: str, status: int | None, reason: str, when: datetime) -> None:
+        with self._writer() as session, session.begin():
+            runs.record_failure(session, run_id, url, status, reason, when)
+
+    def last_failures(self, spider: str) -> list[str]:
+        with self._reader() as session:
+            return runs.last_failures(session, spider)
+
+    def gone_urls(self, site: str | None = None) -> dict[str, str]:
+        with self._reader() as session:
+            return runs.gone_urls(session, site)
+
+    def runs(self, spider: str | None = None) -> list[dict[str, Any]]:
+        with self._reader() as session:
+            return runs.runs(session, spider)
 
     def raw_body(self, capture_id: int) -> bytes:
         """The capture's body exactly as fetched. KeyError if there is no such capture."""

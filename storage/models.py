@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -89,6 +90,10 @@ class CaptureRow(Base):
         ForeignKey("report_versions.id", use_alter=True)
     )
     parse_error: Mapped[str | None] = mapped_column(Text)
+    # The WARC record holding this body (crawler/warc.py): file name in XXGK_WARC_DIR, gzip member offset, length.
+    warc_file: Mapped[str | None] = mapped_column(Text)
+    warc_offset: Mapped[int | None] = mapped_column(BigInteger)
+    warc_length: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (
         Index("ix_captures_url", "url"),
@@ -123,6 +128,9 @@ class ReportUrlRow(Base):
     url: Mapped[str] = mapped_column(Text)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"))
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime)   # last run that listed or fetched it
+    gone_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 404/410 or absent from every list
+    gone_reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         UniqueConstraint("url"),
@@ -194,4 +202,46 @@ class CheckRow(Base):
     __table_args__ = (
         Index("ix_checks_version_id", "version_id"),
         Index("ix_checks_rule_passed", "rule", "passed"),
+    )
+
+
+class CrawlRunRow(Base):
+    """One run of one spider: what it fetched, what it found, how it ended."""
+
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    spider: Mapped[str] = mapped_column(Text)
+    site: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finish_reason: Mapped[str | None] = mapped_column(Text)  # Scrapy's: finished, shutdown, … ; null = died
+    pages_fetched: Mapped[int] = mapped_column(Integer, server_default="0")
+    not_modified: Mapped[int] = mapped_column(Integer, server_default="0")    # 304 answers
+    not_requested: Mapped[int] = mapped_column(Integer, server_default="0")   # known and unchanged by rule
+    new_reports: Mapped[int] = mapped_column(Integer, server_default="0")
+    new_versions: Mapped[int] = mapped_column(Integer, server_default="0")
+    duplicates: Mapped[int] = mapped_column(Integer, server_default="0")
+    failed_parses: Mapped[int] = mapped_column(Integer, server_default="0")
+    gone: Mapped[int] = mapped_column(Integer, server_default="0")
+    errors: Mapped[int] = mapped_column(Integer, server_default="0")
+
+    __table_args__ = (Index("ix_crawl_runs_spider", "spider"),)
+
+
+class FetchFailureRow(Base):
+    """A URL a run could not fetch, with the reason; the next run requests it again."""
+
+    __tablename__ = "fetch_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id"))
+    url: Mapped[str] = mapped_column(Text)
+    status: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_fetch_failures_run_id", "run_id"),
+        Index("ix_fetch_failures_url", "url"),
     )

@@ -136,7 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
             owner.record(self.command, scheme, host, path, 405)
             self._send_simple(405, "Method Not Allowed\n")
             return
-        resp = site.lookup(host, path, query)
+        resp = owner.overrides.get((host, path)) or site.lookup(host, path, query)
         status = resp.status
         if status == 200 and _not_modified(self.headers, resp):
             status = 304
@@ -203,6 +203,8 @@ class ReplicaServer:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._log: list[tuple[str, str, str, str, int]] = []
+        # Per-server changes to the (shared, cached) site data: edits and removals for re-crawl tests.
+        self.overrides: dict[tuple[str, str], Response] = {}
 
     # ---- lifecycle
     def start(self) -> "ReplicaServer":
@@ -246,6 +248,11 @@ class ReplicaServer:
     @property
     def hosts(self) -> list[str]:
         return sorted(self._by_host)
+
+    def override(self, url: str, response: Response) -> None:
+        """Serve `response` at `url` from now on (an edited or deleted report), on this server only."""
+        parts = urlsplit(url)
+        self.overrides[(parts.hostname, parts.path)] = response
 
     def site_for(self, host: str) -> Site | None:
         return self._by_host.get(host)

@@ -1,0 +1,111 @@
+"""What an incremental crawl needs from the archive: what it already holds, runs, gone URLs, failures."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from .models import CaptureRow, CrawlRunRow, FetchFailureRow, ReportUrlRow
+
+
+@dataclass(frozen=True)
+class Known:
+    """The newest successful capture of a report URL: what a conditional request needs."""
+    url: str
+    etag: str | None
+    last_modified: str | None
+    fetched_at: datetime
+    content_type: str | None
+    gone: bool
+
+
+def _header(headers: dict, name: str) -> str | None:
+    for key, values in (headers or {}).items():
+        if key.lower() == name.lower():
+            return values[-1] if isinstance(values, list) and values else values or None
+    return None
+
+
+def known_reports(session: Session, site: str) -> dict[str, Known]:
+    newest = (select(CaptureRow.url, func.max(CaptureRow.id).label("id"))
+              .where(CaptureRow.site == site, CaptureRow.status < 300, CaptureRow.parse_error.is_(None))
+              .group_by(CaptureRow.url).subquery())
+    rows = session.execute(
+        select(CaptureRow.url, CaptureRow.headers, CaptureRow.fetched_at, CaptureRow.content_type,
+               ReportUrlRow.gone_since)
+        .join(newest, CaptureRow.id == newest.c.id)
+        .join(ReportUrlRow, ReportUrlRow.url == CaptureRow.url))
+    return {url: Known(url, _header(headers, "ETag"), _header(headers, "Last-Modified"), fetched_at, ctype,
+                       gone is not None)
+            for url, headers, fetched_at, ctype, gone in rows}
+
+
+def mark_seen(session: Session, urls: set[str], when: datetime) -> None:
+    """Listed or fetched in this run: last seen now, and no longer gone if it had been."""
+    for chunk in _chunks(sorted(urls)):
+        session.execute(update(ReportUrlRow).where(ReportUrlRow.url.in_(chunk))
+                        .values(last_seen=when, gone_since=None, gone_reason=None))
+
+
+def mark_gone(session: Session, urls: set[str], when: datetime, reason: str) -> int:
+    """Mark URLs gone (never deleted); the first date stays when already gone."""
+    count = 0
+    for chunk in _chunks(sorted(urls)):
+        count += session.execute(update(ReportUrlRow)
+                                 .where(ReportUrlRow.url.in_(chunk), ReportUrlRow.gone_since.is_(None))
+                                 .values(gone_since=when, gone_reason=reason)).rowcount
+    return count
+
+
+def site_report_urls(session: Session, site: str) -> set[str]:
+    from .models import ReportRow
+
+    return set(session.scalars(select(ReportUrlRow.url).join(ReportRow).where(ReportRow.site == site)))
+
+
+def start_run(session: Session, spider: str, site: str, when: datetime) -> int:
+    run = CrawlRunRow(spider=spider, site=site, started_at=when)
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def finish_run(session: Session, run_id: int, when: datetime, reason: str, counts: dict[str, int]) -> None:
+    session.execute(update(CrawlRunRow).where(CrawlRunRow.id == run_id)
+                    .values(finished_at=when, finish_reason=reason, **counts))
+
+
+def record_failure(session: Session, run_id: int, url: str, status: int | None, reason: str, when: datetime) -> None:
+    session.add(FetchFailureRow(run_id=run_id, url=url, status=status, reason=reason, failed_at=when))
+
+
+def last_failures(session: Session, spider: str) -> list[str]:
+    """URLs the spider's previous run failed to fetch (to be requested again)."""
+    last = session.scalar(select(func.max(CrawlRunRow.id)).where(CrawlRunRow.spider == spider))
+    if last is None:
+        return []
+    return sorted(set(session.scalars(select(FetchFailureRow.url).where(FetchFailureRow.run_id == last))))
+
+
+def runs(session: Session, spider: str | None = None) -> list[dict]:
+    query = select(CrawlRunRow).order_by(CrawlRunRow.id)
+    if spider:
+        query = query.where(CrawlRunRow.spider == spider)
+    return [{c.name: getattr(r, c.name) for c in CrawlRunRow.__table__.columns} for r in session.scalars(query)]
+
+
+def _chunks(items: list[str], size: int = 500):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def gone_urls(session: Session, site: str | None = None) -> dict[str, str]:
+    """URLs marked gone, with the reason."""
+    query = select(ReportUrlRow.url, ReportUrlRow.gone_reason).where(ReportUrlRow.gone_since.is_not(None))
+    if site:
+        from .models import ReportRow
+
+        query = query.join(ReportRow).where(ReportRow.site == site)
+    return {url: reason for url, reason in session.execute(query)}

@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+from crawler import views_cli
 
 def _archive(url: str | None):
     from storage import Archive
@@ -158,25 +159,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_replica_serve(args: argparse.Namespace) -> int:
+    from crawler.replica.faults import FaultPlan
     from crawler.replica.server import serve_forever
 
-    serve_forever(port=args.port, verbose=not args.quiet)
-    return 0
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    archive = _archive(args.database)
-    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
-    n = 0
-    try:
-        for record in archive.iter_export():
-            out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-            n += 1
-    finally:
-        if args.out:
-            out.close()
-        archive.close()
-    print(f"exported {n} reports", file=sys.stderr)
+    serve_forever(port=args.port, verbose=not args.quiet, faults=FaultPlan.parse(args.faults) if args.faults else None)
     return 0
 
 
@@ -220,6 +206,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = rsub.add_parser("serve", help="serve the replicas as an HTTP(S) proxy on 127.0.0.1")
     s.add_argument("--port", type=int, default=8118)
     s.add_argument("--quiet", action="store_true")
+    s.add_argument("--faults", metavar="SPEC", help="fault mode, seeded: 'seed=7,rate=0.3,persist=2,kinds=http_503+reset'")
     s.set_defaults(func=cmd_replica_serve)
 
     p = with_db(sub.add_parser("crawl", help="crawl portals into the archive (one `scrapy crawl` per spider)"))
@@ -231,10 +218,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=cmd_crawl)
 
-    p = with_db(sub.add_parser("export", help="export the archive"))
-    p.add_argument("--format", choices=["jsonl"], default="jsonl")
-    p.add_argument("--out", help="file to write (default: standard output)")
-    p.set_defaults(func=cmd_export)
+    views_cli.register(sub, with_db)  # export, coverage, checks, show, browse (crawler/views_cli.py)
 
     p = with_db(sub.add_parser("stats", help="what the archive holds"))
     p.set_defaults(func=cmd_stats)

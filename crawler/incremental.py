@@ -59,6 +59,7 @@ class IncrementalCrawl:
         self.run_id: int | None = None
         self.errors = 0
         self.serious_errors = 0   # exceptions and 5xx: the walk may have missed lists
+        crawler.xxgk_incremental = self  # RedirectLimitRecorder reports through it
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -100,6 +101,10 @@ class IncrementalCrawl:
         return None
 
     def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:
+        if request.meta.get("xxgk_challenge"):
+            self.serious_errors += 1
+            self._failure(request.url, response.status, "WAF challenge page, retries exhausted")
+            raise IgnoreRequest("WAF challenge page")
         if response.status == 304 and request.meta.get("xxgk_conditional"):
             self.stats.inc_value("xxgk/incremental/not_modified")
             raise IgnoreRequest("304 Not Modified")
@@ -117,6 +122,11 @@ class IncrementalCrawl:
             self.serious_errors += 1
             self._failure(request.url, None, f"{type(exception).__name__}: {exception}"[:500])
         return None
+
+    def record_failure(self, url: str, status: int | None, reason: str) -> None:
+        """A fetch that failed for good in this run (also called by RedirectLimitRecorder)."""
+        self.serious_errors += 1
+        self._failure(url, status, reason)
 
     def _failure(self, url: str, status: int | None, reason: str) -> None:
         self.errors += 1
@@ -145,3 +155,30 @@ class IncrementalCrawl:
         self.archive.finish_run(self.run_id, now, reason, counts)
         log.info("run %s of %s: %s; %s", self.run_id, spider.name, reason, counts)
         self.archive.close()
+
+
+class RedirectLimitRecorder:
+    """Records requests that RedirectMiddleware is about to drop for a redirect loop.
+
+    RedirectMiddleware raises IgnoreRequest from process_response, which no other middleware sees;
+    sitting above it (its process_response runs first) this records the loop as a fetch failure.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.max_times = crawler.settings.getint("REDIRECT_MAX_TIMES")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "RedirectLimitRecorder":
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:
+        # The same test RedirectMiddleware._redirect makes before it gives up.
+        drops = (not request.meta.get("redirect_ttl", self.max_times)
+                 or request.meta.get("redirect_times", 0) + 1 > self.max_times)
+        if response.status in (301, 302, 303, 307, 308) and b"Location" in response.headers and drops:
+            incremental = getattr(self.crawler, "xxgk_incremental", None)
+            original = (request.meta.get("redirect_urls") or [request.url])[0]
+            if incremental is not None:
+                incremental.record_failure(original, response.status, "redirect loop (max redirections reached)")
+        return response

@@ -16,16 +16,19 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import ssl
 import sys
 import tempfile
 import threading
+import time
 from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import trustme
 
+from .faults import WAF_200_BODY, WAF_521_BODY, FaultPlan
 from .site import Response, Site, load_site, replica_sites
 
 DEFAULT_PORT = 8118
@@ -136,7 +139,15 @@ class _Handler(BaseHTTPRequestHandler):
             owner.record(self.command, scheme, host, path, 405)
             self._send_simple(405, "Method Not Allowed\n")
             return
+        url = f"{scheme}://{host}{path}" + (f"?{query}" if query else "")
+        fault = owner.faults.fault_for(url, path) if owner.faults else None
+        if owner.faults and "loop=" in query and query.count("loop=") < 30:
+            fault = "redirect_loop"
         resp = owner.overrides.get((host, path)) or site.lookup(host, path, query)
+        if fault:
+            owner.record(self.command, scheme, host, path + (f"?{query}" if query else ""), -1)
+            self._fault(fault, path, query, resp)
+            return
         status = resp.status
         if status == 200 and _not_modified(self.headers, resp):
             status = 304
@@ -154,6 +165,57 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head:
             self.wfile.write(resp.body)
+
+    def _fault(self, kind: str, path: str, query: str, resp: Response) -> None:
+        """Misbehave as `kind` (crawler/replica/faults.py)."""
+        plan = self.server.owner.faults
+        if kind == "reset":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if kind == "timeout":
+            time.sleep(plan.timeout_seconds)
+            self.close_connection = True
+            return
+        if kind in ("http_503", "waf_403", "waf_521"):
+            status, body = {"http_503": (503, b"<html><body>503 Service Temporarily Unavailable</body></html>"),
+                            "waf_403": (403, b"<html><body>403 Forbidden</body></html>"),
+                            "waf_521": (521, WAF_521_BODY)}[kind]
+            self._send_bytes(status, body)
+            return
+        if kind == "waf_200":
+            self._send_bytes(200, WAF_200_BODY)
+            return
+        if kind == "redirect_loop":
+            self.send_response(302)
+            self.send_header("Location", path + "?" + (query + "&" if query else "") + "loop=1")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        # truncate and drip: the real page, cut short or trickled out
+        self.send_response(resp.status)
+        for k, v in resp.headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(resp.body)))
+        self.end_headers()
+        if kind == "truncate":
+            self.wfile.write(resp.body[:len(resp.body) // 3])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        step = max(1, len(resp.body) // 8)
+        for i in range(0, len(resp.body), step):
+            self.wfile.write(resp.body[i:i + step])
+            self.wfile.flush()
+            time.sleep(0.1)
+
+    def _send_bytes(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def _send_simple(self, status: int, text: str, close: bool = False) -> None:
         body = text.encode()
@@ -189,7 +251,8 @@ def _not_modified(req_headers, resp: Response) -> bool:
 class ReplicaServer:
     """The replica proxy: ``with ReplicaServer() as srv: ... srv.proxy_url ...``."""
 
-    def __init__(self, port: int = 0, sites: list[str] | None = None, verbose: bool = False):
+    def __init__(self, port: int = 0, sites: list[str] | None = None, verbose: bool = False,
+                 faults: FaultPlan | None = None):
         self.requested_port = port
         self.verbose = verbose
         self.sites: list[Site] = [load_site(n) for n in (sites or replica_sites())]
@@ -205,6 +268,7 @@ class ReplicaServer:
         self._log: list[tuple[str, str, str, str, int]] = []
         # Per-server changes to the (shared, cached) site data: edits and removals for re-crawl tests.
         self.overrides: dict[tuple[str, str], Response] = {}
+        self.faults = faults
 
     # ---- lifecycle
     def start(self) -> "ReplicaServer":
@@ -277,9 +341,11 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def serve_forever(port: int = DEFAULT_PORT, verbose: bool = True) -> None:
+def serve_forever(port: int = DEFAULT_PORT, verbose: bool = True, faults: FaultPlan | None = None) -> None:
     """Run the replica proxy in the foreground (``xxgk replica serve``) until Ctrl-C."""
-    with ReplicaServer(port=port, verbose=verbose) as srv:
+    with ReplicaServer(port=port, verbose=verbose, faults=faults) as srv:
+        if faults:
+            print(f"fault mode: {faults}")
         print(f"xxgk replica proxy on {srv.proxy_url}")
         print(f"  replica hosts: {', '.join(srv.hosts)}")
         print(f"  CA certificate (https via CONNECT): {srv.ca_pem_path}")

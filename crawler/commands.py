@@ -19,6 +19,7 @@ def _archive(url: str | None):
 
 
 def spider_names() -> list[str]:
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")  # from any working directory
     from scrapy.spiderloader import SpiderLoader
     from scrapy.utils.project import get_project_settings
 
@@ -39,8 +40,10 @@ def run_crawl(spider: str, *, database: str | None, replica: str | None, log_fil
     if log_file:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         cmd += ["-s", f"LOG_FILE={log_file}"]
-    root = Path(__file__).resolve().parents[1]
-    child = subprocess.Popen(cmd, cwd=root, env=env)
+    # The project's settings by module name, not by scrapy.cfg: the child keeps the caller's working
+    # directory, so ./data (archive, WARC, logs) means the same folder for both processes.
+    env.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    child = subprocess.Popen(cmd, env=env)
     if progress:
         _show_progress(child, database, spider)
     return child.wait()
@@ -150,6 +153,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 return rc
     archive = _archive(database)
     try:
+        _print_reports(archive)
         _print_stats(archive.stats())
         print(f"\n{archive.report_count() - before} new reports this run. Next: xxgk export --format jsonl "
               f"> reports.jsonl   |   xxgk stats", file=sys.stderr)
@@ -164,6 +168,14 @@ def cmd_replica_serve(args: argparse.Namespace) -> int:
 
     serve_forever(port=args.port, verbose=not args.quiet, faults=FaultPlan.parse(args.faults) if args.faults else None)
     return 0
+
+
+def _print_reports(archive) -> None:
+    """One line per archived report: what the demo archived, at a glance."""
+    print(f"{'site':12} {'year':4} {'published':10} {'urls':>4}  issuer / title")
+    for r in sorted(archive.iter_export(), key=lambda r: (r["site"], r["report_year"] or 0, r["issuer"] or "")):
+        print(f"{r['site']:12} {r['report_year'] or '?':4} {r['published'] or '?':10} {len(r['urls']):>4}  "
+              f"{r['issuer'] or '?'} / {r['title'] or '(untitled)'}")
 
 
 def _print_stats(stats: dict) -> None:

@@ -20,6 +20,7 @@ class ReportPage:
     list_title: str | None = None
     list_date: str | None = None
     url_date: str | None = None
+    warc: dict[str, Any] | None = None  # where the WARC record of this fetch is (crawler/warc.py)
     # Filled by the pipelines, in order: decode, text, parse, hash.
     html: str | None = None
     encoding: str | None = None

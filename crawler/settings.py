@@ -19,10 +19,18 @@ AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 60
 RETRY_TIMES = 3
+# Government WAFs answer 521 (JS challenge) and 403 "for a while"; both are worth another try.
+RETRY_HTTP_CODES = [500, 502, 503, 504, 521, 522, 524, 408, 429, 403]
+XXGK_RETRY_BACKOFF_BASE = 5.0   # seconds before the first retry, doubling after
+XXGK_RETRY_BACKOFF_MAX = 120.0
+XXGK_CHALLENGE_MARKERS = ["请开启JavaScript", "__jsl_clearance", "请启用JavaScript", "安全验证"]
+XXGK_CHALLENGE_MAX_BYTES = 16384
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+DEPTH_LIMIT = 16   # the deepest real path (home → … → list page k → report) is about 8
 
 TELNETCONSOLE_ENABLED = False
+EXTENSIONS = {"scrapy.extensions.remote_control.RemoteControl": None}  # no listening port of ours
 LOG_LEVEL = os.environ.get("XXGK_LOG_LEVEL", "INFO")
 FEED_EXPORT_ENCODING = "utf-8"
 
@@ -38,10 +46,14 @@ XXGK_WARC_DIR = os.environ.get("XXGK_WARC_DIR", "data/warc")
 XXGK_WARC_MAX_BYTES = int(os.environ.get("XXGK_WARC_MAX_BYTES", str(1 << 30)))
 
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.safety.SafetyMiddleware": 50,                 # schemes, private addresses, crawl traps
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-    "crawler.middlewares.RobotsTxtMiddleware": 100,
-    "crawler.incremental.IncrementalCrawl": 540,  # below RetryMiddleware: sees only final outcomes
-    "crawler.middlewares.ReplicaProxyMiddleware": 740,  # before HttpProxyMiddleware (750)
+    "crawler.middlewares.RobotsTxtMiddleware": 100,        # Scrapy's, mended for queued requests
+    "crawler.middlewares.RetryBackoffMiddleware": 530,
+    "crawler.incremental.IncrementalCrawl": 540,           # below RetryMiddleware: sees only final outcomes
+    "crawler.middlewares.ChallengePageMiddleware": 560,    # above RetryMiddleware: its retries are real retries
+    "crawler.incremental.RedirectLimitRecorder": 610,      # above RedirectMiddleware (600)
+    "crawler.middlewares.ReplicaProxyMiddleware": 740,     # before HttpProxyMiddleware (750)
     "crawler.warc.WarcRecorder": 950,  # nearest the downloader: every response as received, every header sent
 }
 ITEM_PIPELINES = {

@@ -16,7 +16,13 @@ def capture_of(item: ReportPage) -> Capture:
     return Capture(url=item.url, site=item.site, spider=item.spider, status=item.status, headers=item.headers,
                    body=item.body, fetched_at=item.fetched_at, content_type=item.content_type,
                    referer=item.referer, list_title=item.list_title, list_date=item.list_date,
-                   url_date=item.url_date)
+                   url_date=item.url_date, **warc_of(item))
+
+
+def warc_of(item: ReportPage) -> dict[str, object]:
+    """The WARC record holding the page's payload, as Capture fields (none when WARC is off)."""
+    warc = item.warc or {}
+    return {"warc_file": warc.get("file"), "warc_offset": warc.get("offset"), "warc_length": warc.get("length")}
 
 
 def report_of(item: ReportPage) -> ReportData | None:

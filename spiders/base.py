@@ -1,24 +1,39 @@
 """PortalSpider: walks a portal from its home page to every issuer's annual reports, driven by a site file.
 
-home --(link text, e.g. 政务公开 > 政府信息公开 > 政府信息公开年报)--> 年报 hub --> each issuer's tree:
-every column and list page under the issuer (JS-only pagers expanded) --> the pages whose titles are
-annual-report titles. Link text is followed rather than paths because paths drift between redesigns.
+home --(link text, e.g. 政务公开 > 政府信息公开 > 政府信息公开年报)--> 年报 hub --> each issuer's (or each
+year's) tree: every column and list page under it (JS-only pagers expanded) --> the pages whose titles are
+annual-report titles --> the PDF/DOCX a report page only links to. Link text is followed rather than paths
+because paths drift between redesigns.
+
+Site-file knobs (all optional but the first five): ``cms``, ``allowed_domains`` (a mirror host outside them
+is never fetched), ``start_urls``, ``path``, ``issuer_link`` (regex on the hub's links), ``hub_selector``
+(CSS of the hub's issuer/year box when the page's navigation would match too), ``issuer_root_up`` (0: the
+linked column is the root, as for per-year or per-cid columns), ``issuer_tree`` (false: the root is only a
+URL prefix, not a page to read, as for Ucap channels), ``url_rewrites`` ([regex, replacement]:
+/mobile/ copies to the desktop URL), ``article_key`` (regex, group 1 = the article id shared by the URLs of
+one article: an aid under several cids, an id under two host spellings; fetched once).
 """
 from __future__ import annotations
 
 import json
 import re
+from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
+from scrapy.utils.url import url_is_from_any_domain
 
 from crawler.items import ReportPage
 from pipelines.parser import is_report_title
 from spiders.cms import FAMILIES, CmsFamily, pager_urls, url_date
+from spiders.pages import ArticleKeys, has_report_body, is_attachment, page_selector
 
 SITES_DIR = Path(__file__).with_name("sites")
 _DATE_RE = re.compile(r"(\d{4})[-./年](\d{1,2})[-./月](\d{1,2})")
@@ -41,6 +56,17 @@ class PortalSpider(scrapy.Spider):
         self.family: CmsFamily = FAMILIES[cfg["cms"]]
         self.allowed_domains = list(cfg["allowed_domains"])
         self.issuer_link = re.compile(cfg["issuer_link"])
+        self.keys = ArticleKeys(cfg.get("article_key"), cfg.get("url_rewrites", []),
+                                urlsplit(cfg["start_urls"][0]).hostname or "")
+        # article key -> (url, list title, list date) of every link to it, fetched when the lists are done
+        self.pending: dict[str, list[tuple[str, str, str | None]]] = defaultdict(list)
+        self.fetched_keys: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "PortalSpider":
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.fetch_pending_articles, signal=signals.spider_idle)
+        return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for url in self.site_config["start_urls"]:
@@ -75,8 +101,9 @@ class PortalSpider(scrapy.Spider):
     # --- the hub: one link per issuer ------------------------------------------------------------
     def parse_hub(self, response: Response) -> Iterator[scrapy.Request]:
         roots = set()
-        for href in response.css("a::attr(href)").getall():
-            url = response.urljoin(href)
+        box = self.site_config.get("hub_selector")
+        for href in response.css(f"{box} a::attr(href)" if box else "a::attr(href)").getall():
+            url = self._canonical(response.urljoin(href))
             if not self.issuer_link.search(urlsplit(url).path):
                 continue
             root = self._issuer_root(url)
@@ -84,7 +111,9 @@ class PortalSpider(scrapy.Spider):
                 continue
             roots.add(root)
             yield scrapy.Request(url, callback=self.parse_column, cb_kwargs={"root": root})
-            yield scrapy.Request(root, callback=self.parse_column, cb_kwargs={"root": root})
+            # the issuer's whole tree, not only its 年报 column (misfiled reports), where it is a page
+            if self.site_config.get("issuer_tree", True) and root.rstrip("/") != url.rstrip("/"):
+                yield scrapy.Request(root, callback=self.parse_column, cb_kwargs={"root": root})
         self.crawler.stats.set_value("xxgk/issuers", len(roots))
         yield from self.parse_column(response, root=None)
 
@@ -94,27 +123,54 @@ class PortalSpider(scrapy.Spider):
 
     # --- columns and list pages --------------------------------------------------------------------
     def parse_column(self, response: Response, root: str | None) -> Iterator[scrapy.Request]:
-        if not isinstance(response, scrapy.http.TextResponse):
+        sel = page_selector(response)
+        if sel is None:
             return
-        for a in response.css("a[href]"):
+        for a in sel.css("a[href]"):
             url = self._canonical(response.urljoin(a.attrib["href"]))
             path = urlsplit(url).path
-            if self.family.article_url.search(path):
+            if self.family.article_url.search(path) or is_attachment(url):
                 title = _clean(a.attrib.get("title") or " ".join(a.css("::text").getall()))
-                if is_report_title(title) or title.endswith(("...", "…")):
-                    yield scrapy.Request(url, callback=self.parse_article, cb_kwargs={
-                        "list_title": title, "list_date": self._list_date(a)})
-                else:
+                if not url_is_from_any_domain(url, self.allowed_domains):
+                    self.crawler.stats.inc_value("xxgk/offsite_links")  # a mirror's copy, a sister site
+                elif not (is_report_title(title) or title.endswith(("...", "…"))):
                     self.crawler.stats.inc_value("xxgk/list_items_skipped")
+                elif is_attachment(url):  # a list linking the PDF itself
+                    yield self._attachment_request(url, title, self._list_date(a), referer=response.url)
+                else:
+                    yield from self._article_request(url, title, self._list_date(a))
             elif root and url.startswith(root) and self.family.list_url.search(path):
                 yield scrapy.Request(url, callback=self.parse_column, cb_kwargs={"root": root})
-        for url in pager_urls(self.family, response.text, response.url):
+        for url in pager_urls(self.family, sel.get(), response.url):
             yield scrapy.Request(url, callback=self.parse_column, cb_kwargs={"root": root})
 
-    @staticmethod
-    def _canonical(url: str) -> str:
+    def _canonical(self, url: str) -> str:
         url = url.split("#", 1)[0]
-        return re.sub(r"/index\.s?html?$", "/", url)
+        return self.keys.canonical(re.sub(r"/index\.s?html?$", "/", url))
+
+    def _article_request(self, url: str, title: str, list_date: str | None) -> Iterator[scrapy.Request]:
+        key = self.keys.key(url)
+        if key is None:
+            yield scrapy.Request(url, callback=self.parse_article,
+                                 cb_kwargs={"list_title": title, "list_date": list_date})
+        else:  # one article under several URLs: decided once every list has been read
+            self.pending[key].append((url, title, list_date))
+
+    def fetch_pending_articles(self) -> None:
+        """spider_idle: request one URL per article key; its other URLs are counted, not fetched."""
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, defaultdict(list)
+        for key, links in pending.items():
+            if key in self.fetched_keys:  # linked again after its article was requested
+                continue
+            self.fetched_keys.add(key)
+            url = self.keys.choose(u for u, _, _ in links)
+            _, title, list_date = next(x for x in links if x[0] == url)
+            self.crawler.stats.inc_value("xxgk/article_urls_merged", len({u for u, _, _ in links}) - 1)
+            self.crawler.engine.crawl(scrapy.Request(url, callback=self.parse_article,
+                                                     cb_kwargs={"list_title": title, "list_date": list_date}))
+        raise DontCloseSpider
 
     @staticmethod
     def _list_date(a: Any) -> str | None:
@@ -123,14 +179,49 @@ class PortalSpider(scrapy.Spider):
         return f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}" if m else None
 
     # --- report pages ------------------------------------------------------------------------------
-    def parse_article(self, response: Response, list_title: str | None, list_date: str | None) -> Iterator[ReportPage]:
-        titles = [response.css("meta[name=ArticleTitle]::attr(content), meta[name=articletitle]::attr(content)").get(""),
-                  *response.css("h1 ::text, h2 ::text, h3 ::text, ucaptitle ::text").getall(),
-                  response.css("title::text").get(""), list_title or ""]
-        if not any(is_report_title(_clean(t)) for t in titles):
+    def parse_article(self, response: Response, list_title: str | None,
+                      list_date: str | None) -> Iterator[ReportPage | scrapy.Request]:
+        sel = page_selector(response)
+        if sel is None:  # a binary body behind an article URL: keep it like an attachment
+            yield self.report_page(response, list_title, list_date)
+            return
+        titles = [sel.css("meta[name=ArticleTitle]::attr(content), meta[name=articletitle]::attr(content)").get(""),
+                  *sel.css("h1 ::text, h2 ::text, h3 ::text, ucaptitle ::text").getall(),
+                  sel.css("title::text").get(""), list_title or ""]
+        page_is_report = any(is_report_title(_clean(t)) for t in titles)
+        attachments = list(self._report_attachments(response, sel, page_is_report))
+        for url, name in attachments:
+            yield self._attachment_request(url, name, list_date, referer=response.url)
+        if attachments and not has_report_body(sel):
+            return  # the page only links the report: the attachment is the report
+        if not page_is_report:
             self.crawler.stats.inc_value("xxgk/non_report_pages")
             return
-        yield ReportPage(
+        yield self.report_page(response, list_title, list_date)
+
+    def _report_attachments(self, response: Response, sel: Any, page_is_report: bool) -> Iterator[tuple[str, str]]:
+        """(url, link text) of the .pdf/.docx/.doc links that are the report: named as one, or on a report page."""
+        for a in sel.css("a[href]"):
+            url = response.urljoin(a.attrib["href"]).split("#", 1)[0]
+            name = _clean(a.attrib.get("title") or " ".join(a.css("::text").getall()))
+            if is_attachment(url) and (is_report_title(name) or page_is_report):
+                yield url, name
+
+    def _attachment_request(self, url: str, name: str, list_date: str | None, referer: str) -> scrapy.Request:
+        self.crawler.stats.inc_value("xxgk/attachment_links")
+        return scrapy.Request(url, callback=self.parse_attachment, headers={"Referer": referer},
+                              cb_kwargs={"list_title": name, "list_date": list_date, "referer": referer})
+
+    def parse_attachment(self, response: Response, list_title: str | None, list_date: str | None,
+                         referer: str) -> Iterator[ReportPage]:
+        """The PDF/DOCX itself, raw; the pipelines extract its text and parse it like a page."""
+        self.crawler.stats.inc_value("xxgk/attachments")
+        yield self.report_page(response, list_title, list_date, referer=referer)
+
+    def report_page(self, response: Response, list_title: str | None, list_date: str | None,
+                    referer: str | None = None) -> ReportPage:
+        """The fetched response, exactly as received, as the item the pipelines take."""
+        return ReportPage(
             url=response.url,
             site=self.site_config.get("site", self.name),
             spider=self.name,
@@ -139,8 +230,9 @@ class PortalSpider(scrapy.Spider):
             body=response.body,
             fetched_at=datetime.now(timezone.utc),
             content_type=response.headers.get("Content-Type", b"").decode("latin-1") or None,
-            referer=(response.request.headers.get("Referer") or b"").decode("latin-1") or None,
+            referer=referer or (response.request.headers.get("Referer") or b"").decode("latin-1") or None,
             list_title=list_title,
             list_date=list_date,
             url_date=url_date(response.url),
+            warc=response.meta.get("xxgk_warc"),
         )

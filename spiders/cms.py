@@ -13,8 +13,8 @@ class CmsFamily:
     name: str
     article_url: re.Pattern          # a detail (article) page
     list_url: re.Pattern             # a column / list page
-    pager: re.Pattern                # total pages and the page-name stem from the pager script
-    page_url: str                    # page k ≥ 1 (0-based) relative to the column: "{stem}_{k}.{ext}"
+    pager: re.Pattern | None         # total pages and the page-name stem from a JS-only pager script
+    page_url: str = ""               # page k ≥ 1 (0-based; n = k + 1) relative to the column: "{stem}_{k}.{ext}"
 
 
 FAMILIES: dict[str, CmsFamily] = {
@@ -27,17 +27,48 @@ FAMILIES: dict[str, CmsFamily] = {
         pager=re.compile(r"createPageHTML\(\s*(?:['\"][\w-]+['\"]\s*,\s*)?(\d+)\s*,\s*\d+\s*,\s*['\"](\w+)['\"]\s*,\s*['\"](\w+)['\"]"),
         page_url="{stem}_{k}.{ext}",
     ),
+    # 开普云 Ucap: /<site>/c<id>/YYYYMM/<32 hex>.shtml; lists common_list.shtml, common_list_2.shtml …
+    # written by createPageHTML('page_div', N, cur, 'common_list', 'shtml', total) (pages are 1-based).
+    "ucap": CmsFamily(
+        name="ucap",
+        article_url=re.compile(r"/c\d+/\d{6}/[0-9a-f]{32}\.s?html?$"),
+        list_url=re.compile(r"/c\d+/(?:common_list(?:_\d+)?\.s?html?)?$"),
+        pager=re.compile(r"createPageHTML\(\s*['\"][\w-]+['\"]\s*,\s*(\d+)\s*,\s*\d+\s*,\s*['\"](\w+)['\"]\s*,\s*['\"](\w+)['\"]"),
+        page_url="{stem}_{n}.{ext}",
+    ),
+    # Liaoning provincial platform: /html/<SITECODE>/YYYYMM/<0|1><epoch ms><nn>.html; columns
+    # /<sitecode>/<path>/ with glist.html, glist_<n>.html (plain page links).
+    "liaoning": CmsFamily(
+        name="liaoning",
+        article_url=re.compile(r"/html/[A-Za-z]+/\d{6}/[01]\d{15}\.html$"),
+        list_url=re.compile(r"/(?:glist(?:_\d+)?\.html)?$"),
+        pager=None,
+    ),
+    # ThinkPHP-style PATHINFO routes (昆都仑区): /detail/cid/<cid>/aid/<aid>, /list/cid/<cid>/p/<n>.
+    "thinkphp": CmsFamily(
+        name="thinkphp",
+        article_url=re.compile(r"/detail/cid/\d+/aid/\d+$"),
+        list_url=re.compile(r"/list/cid/\d+(?:/p/\d+)?$"),
+        pager=None,
+    ),
+    # Numeric paths (卢氏县): /<siteId>/<columnId>/<articleId>.html; lists index.html, index_<n>.html.
+    "numeric": CmsFamily(
+        name="numeric",
+        article_url=re.compile(r"/\d+/\d+/\d+\.html?$"),
+        list_url=re.compile(r"/\d+/\d+/(?:index(?:_\d+)?\.html?)?$"),
+        pager=None,
+    ),
 }
 
 
 def pager_urls(family: CmsFamily, html: str, base_url: str) -> list[str]:
     """Every further list page a JS-only pager implies (the page itself excluded)."""
-    m = family.pager.search(html)
+    m = family.pager.search(html) if family.pager else None
     if not m:
         return []
     total, stem, ext = int(m.group(1)), m.group(2), m.group(3)
     directory = base_url.rsplit("/", 1)[0] + "/"
-    return [directory + family.page_url.format(stem=stem, k=k, ext=ext) for k in range(1, min(total, 500))]
+    return [directory + family.page_url.format(stem=stem, k=k, n=k + 1, ext=ext) for k in range(1, min(total, 500))]
 
 
 _URL_DATE_RE = re.compile(r"/t(\d{4})(\d{2})(\d{2})_")

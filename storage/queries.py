@@ -38,13 +38,14 @@ def iter_export(session: Session, database: str) -> Iterator[dict[str, Any]]:
         session.execute(select(VersionRow.report_id, func.count()).group_by(VersionRow.report_id)).all()
     )
     query = (
-        select(ReportRow.id, ReportRow.site, VersionRow, CaptureRow.fetched_at)
+        select(ReportRow.id, ReportRow.site, VersionRow, CaptureRow.fetched_at,
+               CaptureRow.warc_file, CaptureRow.warc_offset, CaptureRow.warc_length)
         .join(VersionRow, VersionRow.id == ReportRow.current_version_id)
         .join(CaptureRow, CaptureRow.id == VersionRow.first_capture_id)
         .order_by(ReportRow.id)
         .execution_options(yield_per=200)  # stream: texts are large
     )
-    for report_id, site, version, fetched_at in session.execute(query):
+    for report_id, site, version, fetched_at, warc_file, warc_offset, warc_length in session.execute(query):
         yield {
             "id": report_id,
             "urls": sorted(urls.get(report_id, [])),
@@ -63,6 +64,9 @@ def iter_export(session: Session, database: str) -> Iterator[dict[str, Any]]:
                 "database": database,
                 "compression": "zlib",
                 "how": f"xxgk raw {version.first_capture_id}",
+                # the WARC record holding this body as transferred (crawler/warc.py), when one was written
+                **({"warc": {"file": warc_file, "offset": warc_offset, "length": warc_length}}
+                   if warc_file else {}),
             },
         }
         session.expunge(version)  # keep memory flat over a long export

@@ -21,6 +21,9 @@ class Capture:
     list_title: str | None = None  # title shown in the list page that linked here
     list_date: str | None = None  # date shown in that list, "YYYY-MM-DD"
     url_date: str | None = None  # date encoded in the URL (TRS tYYYYMMDD), "YYYY-MM-DD"
+    warc_file: str | None = None  # WARC file (name in XXGK_WARC_DIR) whose record holds this body
+    warc_offset: int | None = None  # offset of that record's gzip member in the file
+    warc_length: int | None = None  # and its length
 
 
 @dataclass

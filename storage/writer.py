@@ -87,6 +87,9 @@ def _insert_capture(session: Session, capture: Capture) -> CaptureRow:
         list_title=capture.list_title,
         list_date=capture.list_date,
         url_date=capture.url_date,
+        warc_file=capture.warc_file,
+        warc_offset=capture.warc_offset,
+        warc_length=capture.warc_length,
     )
     session.add(row)
     session.flush()  # first write of the transaction: the raw bytes go in before anything can fail

@@ -62,3 +62,12 @@ def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _warc_dir(tmp_path_factory) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Crawls in tests write their WARC files to a temporary folder, not the checkout's ./data/warc."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XXGK_WARC_DIR", str(tmp_path_factory.mktemp("warc")))
+    yield
+    patch.undo()

@@ -244,7 +244,7 @@ def test_list_dates_differ_from_url_dates_on_some(site):
 
 def test_manifest_shape(site):
     m = site.manifest()
-    assert replica_sites() == ["zezhou"]
+    assert "zezhou" in replica_sites()
     assert 25 <= len(m) <= 30
     keys = {"urls", "synthetic", "title", "issuer", "report_year", "published", "template", "table2", "table3", "table4", "seed"}
     for e in m:

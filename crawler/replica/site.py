@@ -12,15 +12,18 @@ from __future__ import annotations
 import copy
 import html
 import json
+import re
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import datetime, timezone
 from email.utils import format_datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import synth
+from . import documents, synth
+from .render import render_table2, render_table3, render_table4
 from .families import Article, Channel, Page, SiteModel, get_family
+from .families.common import CST
 
 SITES_DIR = Path(__file__).parent / "sites"
 DATA_DIR = Path(__file__).parent / "data"
@@ -58,9 +61,13 @@ def load_site(name: str) -> "Site":
 
 def _channels(data: dict) -> dict[tuple[str, str], Channel]:
     out: dict[tuple[str, str], Channel] = {}
+    issuers = {i["key"]: i for i in data["issuers"]}
     for c in data["channels"]:
-        extra = {k: v for k, v in c.items() if k not in ("host", "path", "kind", "name", "children")}
-        out[(c["host"], c["path"])] = Channel(c["host"], c["path"], c["name"], c["kind"], list(c.get("children", [])), None, extra)
+        extra = {k: v for k, v in c.items() if k not in ("host", "path", "kind", "name", "children", "issuer")}
+        out[(c["host"], c["path"])] = Channel(c["host"], c["path"], c["name"], c["kind"], list(c.get("children", [])),
+                                              issuers.get(c.get("issuer", "")), extra)
+    if "issuer_columns" not in data:
+        return out  # no per-issuer trees: the channels list is the whole site (columns per year, per cid…)
     host = data["issuer_host"]
     for iss in data["issuers"]:
         base = iss["base"]
@@ -70,6 +77,46 @@ def _channels(data: dict) -> dict[tuple[str, str], Channel]:
             out[(host, base + col["path"])] = Channel(host, base + col["path"], col["name"], col["kind"],
                                                       [base + p for p in col.get("children", [])], iss, {})
     return out
+
+
+def _with_portal(issuer: dict, site: dict) -> dict:
+    """Issuer plus the portal its reports name ({portal}, {portal_url} in report_phrases.json)."""
+    county = site.get("county", "")
+    return {"portal": site.get("portal_name", f"{county}人民政府信息公开平台"),
+            "portal_url": site.get("portal_url", f"“{county}人民政府”门户网站"), **issuer}
+
+
+# Page-spec keys a family reads from Article.extra (its own id, a list link on another host spelling…).
+_PAGE_EXTRA_KEYS = ("slug", "link_host", "clicks", "poster_unit", "mobile_link", "title_lines")
+
+
+def _page_extra(spec: dict) -> dict:
+    return {k: spec[k] for k in _PAGE_EXTRA_KEYS if k in spec}
+
+
+def _as_attachment(rep: dict, spec: dict) -> dict:
+    """An attachment carries no page date: its own published date is the signature date, if any."""
+    rep = dict(rep)
+    rep["published"] = spec.get("signed")
+    return rep
+
+
+def _attachment_link(url: str, name: str) -> str:
+    return (f'<p style="text-indent: 2em;">附件：<a href="{html.escape(url, quote=True)}" target="_blank" '
+            f'title="{html.escape(name, quote=True)}">{html.escape(name, quote=False)}</a></p>\n')
+
+
+_TABLE_MARK = re.compile(r"<!--xxgk-replica: table([234]) [^>]*-->")
+
+
+def _with_tables(body: str, truth: dict) -> str:
+    """A seed body's prose with its table markers replaced by the truth's tables, as render.py prints them."""
+    def table(m: re.Match) -> str:
+        n = int(m.group(1))
+        if n == 2:
+            return render_table2(truth["table2"], truth["template"])
+        return render_table3(truth["table3"]) if n == 3 else render_table4(truth["table4"])
+    return _TABLE_MARK.sub(table, body)
 
 
 def _paragraphs(lines: list[str]) -> str:
@@ -82,8 +129,9 @@ class _Builder:
     def __init__(self, name: str, data: dict):
         self.name, self.data = name, data
         self.seed = int(data["seed"])
+        self.family = get_family(data["family"])
         self.channels = _channels(data)
-        self.issuers = {i["key"]: i for i in data["issuers"]}
+        self.issuers = {i["key"]: _with_portal(i, data["site"]) for i in data["issuers"]}
         self.col_host: dict[str, str] = {}
         for (h, p), ch in self.channels.items():
             if ch.kind != "list":
@@ -109,7 +157,13 @@ class _Builder:
         doc = id if id is not None else self.docids.new(t)
         time = kw.pop("time", None) or synth.random_time(synth.rng_for(self.seed, f"time:{key}:{col}"))
         kw.setdefault("org", self._org(col))
-        return Article(host=self.col_host[col], col=col, t=t, id=doc, time=time, **kw)
+        # a legacy section (a column with "encoding": "gbk") serves all its pages in that encoding
+        kw["encoding"] = kw.get("encoding") or self.channels[(self.col_host[col], col)].extra.get("encoding", "utf-8")
+        art = Article(host=self.col_host[col], col=col, t=t, id=doc, time=time, **kw)
+        if hasattr(self.family, "article_path"):  # families whose URLs are not TRS-shaped
+            art.extra.setdefault("rng_key", f"{key}:{col}")
+            art.url_path = self.family.article_path(self.data, self.channels[(art.host, col)], art)
+        return art
 
     def reports(self) -> None:
         specs = self.data["reports"]
@@ -135,21 +189,41 @@ class _Builder:
                 prev = rep
         for s in specs:  # JSON order keeps doc ids stable
             rep = built[s["key"]]
-            body = rep["_body_html"] if s.get("truth_file") else synth.synth_body(rep)
+            att = s.get("attachment")
+            if att:
+                rep = _as_attachment(rep, s)
+                body = _attachment_link(self._attachment_url(att), att["name"])
+            else:
+                body = rep["_body_html"] if s.get("truth_file") else synth.synth_body(rep)
             arts = []
             for pg in s["pages"]:
-                arts.append(self._article(pg["col"], pg["t"], key=s["key"], id=pg.get("id"), time=pg.get("time"),
-                                          shown=s["published"], written=s.get("signed") or s["published"],
-                                          title=s["title"], layout=pg["layout"], body_html=body,
-                                          kind="report", report_key=s["key"], synthetic=not s.get("seed"),
-                                          seed=s.get("seed"), encoding=pg.get("encoding", "utf-8")))
+                art = self._article(pg["col"], pg["t"], key=s["key"], id=pg.get("id"), time=pg.get("time"),
+                                    shown=s["published"], written=s.get("signed") or s["published"],
+                                    title=s["title"], layout=pg.get("layout", "plain"), body_html=body,
+                                    kind="wrapper" if att else "report", report_key=s["key"],
+                                    synthetic=not s.get("seed"), seed=s.get("seed"),
+                                    encoding=pg.get("encoding"), charset_decl=pg.get("charset", "declared"),
+                                    extra=_page_extra(pg))
+                arts.append(art)
             self.articles.extend(arts)
-            self.records.append({"key": s["key"], "spec": s, "report": rep, "articles": arts})
+            self.records.append({"key": s["key"], "spec": s, "report": rep, "articles": arts,
+                                 "attachment": self._attachment_page(att, rep) if att else None})
+
+    def _attachment_url(self, att: dict) -> str:
+        scheme = self.data.get("scheme", "http")
+        return f"{scheme}://{self.data['hosts'][att['host']]['host']}{att['path']}"
+
+    def _attachment_page(self, att: dict, rep: dict) -> Page:
+        """The file itself, generated from the structured report at build time (documents.py)."""
+        body, ctype = documents.render(att["format"], rep, seed=f"{self.seed}:{att['path']}")
+        return Page(host=self.data["hosts"][att["host"]]["host"], path=att["path"], body=body,
+                    content_type=att.get("content_type", ctype), kind="attachment",
+                    last_modified=datetime.fromisoformat(f"{att['uploaded']}T09:00").replace(tzinfo=CST))
 
     def _fixed(self, s: dict) -> dict:
         """A report written by hand (a seed): body HTML and truth come from data files."""
         rep = json.loads((DATA_DIR / s["truth_file"]).read_text(encoding="utf-8"))
-        rep["_body_html"] = (DATA_DIR / s["body_file"]).read_text(encoding="utf-8")
+        rep["_body_html"] = _with_tables((DATA_DIR / s["body_file"]).read_text(encoding="utf-8"), rep)
         rep["_carried_forward"] = rep["table3"]["rows"]["carried_forward"]
         seed_text = (DATA_DIR / "seeds" / f"{s['seed']}.txt").read_text(encoding="utf-8")
         rep["_violations"] = synth.check_identities(rep, text=seed_text)
@@ -168,7 +242,8 @@ class _Builder:
             lines = a.get("body") or synth.news_paragraphs(rng, org, a["shown"])
             art = self._article(a["col"], a["t"], key=key, id=a.get("id"), time=a.get("time"), shown=a["shown"],
                                 title=a["title"], layout=a.get("layout", "meta"), body_html="", org=self._org(a["col"]),
-                                kind="trap" if a.get("trap") else "news")
+                                kind="trap" if a.get("trap") else "news", encoding=a.get("encoding"),
+                                extra=_page_extra(a))
             body = _paragraphs(lines)
             if a.get("image"):
                 art.image = f"W0{art.t}{art.id % 1000000:06d}{rng.randint(100000, 999999)}.png"
@@ -191,34 +266,51 @@ class Site:
         self.family = get_family(data["family"])
         self.pages: list[Page] = self.family.build_pages(self.model)
         self._records = b.records
-        self.hosts: list[str] = [h["host"] for h in data["hosts"].values()]
+        self.pages += [r["attachment"] for r in b.records if r["attachment"] is not None]
+        self.scheme = data.get("scheme", "http")
+        # a host's other spellings (cyx.gov.cn / www.cyx.gov.cn) serve the very same responses
+        self.aliases = {a: h["host"] for h in data["hosts"].values() for a in h.get("aliases", [])}
+        self.hosts: list[str] = [h["host"] for h in data["hosts"].values()] + list(self.aliases)
         self.ext = data.get("ext", "shtml")
+        self.index = getattr(self.family, "INDEX", None) or f"index.{self.ext}"
         self._responses: dict[tuple[str, str], Response] = {}
         for p in self.pages:
             key = (p.host, p.path)
             if key in self._responses:
                 raise ValueError(f"two pages at {key}")  # e.g. one docid reused in one folder
             self._responses[key] = _response(p)
-        self._not_found = {h: self.family.render_not_found(self.model, h) for h in self.hosts}
+        self._not_found = {h: self.family.render_not_found(self.model, self.aliases.get(h, h)) for h in self.hosts}
 
     # ---- serving
     def lookup(self, host: str, path: str, query: str = "") -> Response:
         """The response for a GET of http(s)://host/path?query on this site (200, 301 or 404)."""
+        requested, host = host, self.aliases.get(host, host)
         if path == self.data["site"].get("search_path"):
             body = self.family.render_search(self.model, host, query)
             return Response(200, (("Content-Type", "text/html; charset=UTF-8"),), body)
-        key = path + f"index.{self.ext}" if path.endswith("/") else path
+        key = path + self.index if path.endswith("/") else path
         resp = self._responses.get((host, key))
         if resp is not None:
             return resp
-        if not path.endswith("/") and (host, f"{path}/index.{self.ext}") in self._responses:
+        if not path.endswith("/") and (host, f"{path}/{self.index}") in self._responses:
             return Response(301, (("Location", path + "/"), ("Content-Type", "text/html; charset=UTF-8")),
                             b"<html><body>301 Moved Permanently</body></html>\n")
-        return Response(404, (("Content-Type", "text/html; charset=UTF-8"),), self._not_found[host])
+        return Response(404, (("Content-Type", "text/html; charset=UTF-8"),), self._not_found[requested])
 
     # ---- ground truth
     def _url(self, a: Article) -> str:
-        return f"http://{self.model.hostname(a.host)}{a.path(self.ext)}"
+        return f"{self.scheme}://{self.model.hostname(a.host)}{a.path(self.ext)}"
+
+    def _report_urls(self, rec: dict) -> list[str]:
+        """Every linked URL that carries the report: the attachment, or the pages and their other spellings."""
+        if rec["attachment"] is not None:
+            return [f"{self.scheme}://{rec['attachment'].host}{rec['attachment'].path}"]
+        urls = []
+        for a in rec["articles"]:
+            urls.append(self._url(a))
+            if hasattr(self.family, "alternates"):  # other host spellings, /mobile/ copies the site links
+                urls += self.family.alternates(self.model, a)
+        return list(dict.fromkeys(urls))
 
     def manifest(self) -> list[dict]:
         """One entry per distinct report: urls, synthetic, seed, metadata, tables (values only), violations."""
@@ -228,7 +320,10 @@ class Site:
             violations = rep["_violations"] if "_violations" in rep else synth.check_identities(rep)
             out.append(copy.deepcopy({
                 "key": rec["key"],
-                "urls": [self._url(a) for a in rec["articles"]],
+                "urls": self._report_urls(rec),
+                "pages": [self._url(a) for a in rec["articles"]],
+                "attachment": rec["spec"]["attachment"]["format"] if rec["attachment"] is not None else None,
+                "flagged": rec["spec"]["attachment"].get("flagged") if rec["attachment"] is not None else None,
                 "synthetic": not rec["spec"].get("seed"),
                 "seed": rec["spec"].get("seed"),
                 "title": rep["title"],
@@ -256,11 +351,16 @@ class Site:
         """Non-reports whose titles mention a 年度报告 (notices, 一图读懂, 更正说明, 解读)."""
         return sorted(self._url(a) for a in self.model.articles if a.kind == "trap")
 
+    def wrapper_urls(self) -> list[str]:
+        """Short pages that only link an attachment report: not reports themselves."""
+        return sorted(self._url(a) for a in self.model.articles if a.kind == "wrapper")
+
     def page_urls(self, kind: str | None = None) -> list[str]:
-        return sorted(f"http://{p.host}{p.path}" for p in self.pages if kind is None or p.kind == kind)
+        return sorted(f"{self.scheme}://{p.host}{p.path}" for p in self.pages if kind is None or p.kind == kind)
 
     def entry_urls(self) -> list[str]:
-        return [f"http://{h}/" for h in self.hosts]
+        roles = {h["host"]: h.get("role", "site") for h in self.data["hosts"].values()}
+        return [f"{self.scheme}://{h}/" for h in self.hosts if roles.get(self.aliases.get(h, h)) == "site"]
 
 
 def _response(p: Page) -> Response:

@@ -215,6 +215,7 @@ def _sections(rng: random.Random, spec: dict, issuer: dict, t3: dict, t4: dict, 
     ph = phrases()
     year = spec["year"]
     fill = dict(year=year, we=issuer["we"], issuer=issuer["name"], contact=issuer.get("contact", ""),
+                portal=issuer.get("portal", ""), portal_url=issuer.get("portal_url", ""),
                 apps=apps_in_text, review=t4["review"][4], lit_direct=t4["litigation_direct"][4],
                 lit_after=t4["litigation_after_review"][4])
     n_news = rng.randint(20, 400)
@@ -230,7 +231,7 @@ def _sections(rng: random.Random, spec: dict, issuer: dict, t3: dict, t4: dict, 
     s1 += [sub["management"], pick("management"), sub["platform"], pick("platform"), sub["oversight"], pick("oversight")]
     s6 = [ph["fees"].format(**fill)]
     if spec.get("download_note"):
-        s6.append(ph["download"])
+        s6.append(ph["download"].format(**fill))
     elif rng.random() < 0.4:
         s6.append(ph["nothing_else"])
     heads = ph["headings"]
@@ -287,7 +288,7 @@ def synth_report(site_seed: int, spec: dict, issuer: dict, scale: dict, *, carri
     basis = ph["basis"][template]
     if signed:
         preamble = rng.choice(ph["preamble"]).format(basis=basis, issuer=issuer["name"], year=spec["year"],
-                                                     contact=issuer.get("contact", ""))
+                                                     contact=issuer.get("contact", ""), portal=issuer.get("portal", ""))
     else:
         preamble = ph["preamble_no_issuer"].format(basis=basis, year=spec["year"])
     in_s1 = rng.random() < 0.4

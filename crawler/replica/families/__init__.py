@@ -3,7 +3,8 @@
 site.py turns a site JSON file into a ``SiteModel`` (channels, articles, issuers); a family module
 turns the model into ``Page``s with the family's URL scheme, chrome and scripts. Adding a portal on
 a known family is a new JSON file; adding a family is a new module here with ``build_pages``,
-``render_not_found`` and ``render_search``.
+``render_not_found`` and ``render_search`` (and ``article_path`` when its article URLs are not
+TRS-shaped); ``common.FamilyRenderer`` does the walking.
 """
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ from importlib import import_module
 from types import ModuleType
 from typing import Any
 
-FAMILIES = {"trs": "crawler.replica.families.trs"}
+FAMILIES = {
+    "trs": "crawler.replica.families.trs",
+    "liaoning": "crawler.replica.families.liaoning",
+    "thinkphp": "crawler.replica.families.thinkphp",
+    "ucap": "crawler.replica.families.ucap",
+    "numeric": "crawler.replica.families.numeric",
+}
 
 
 @dataclass
@@ -38,7 +45,7 @@ class Article:
     title: str
     layout: str                   # "meta" (指引 metas + affairs-detail-head) or "plain" (发布时间 line only)
     body_html: str
-    kind: str                     # report | news | trap
+    kind: str                     # report | news | trap | wrapper (a short page linking an attachment)
     org: str                      # ContentSource / 发布机构
     report_key: str | None = None
     synthetic: bool = True
@@ -46,13 +53,16 @@ class Article:
     encoding: str = "utf-8"
     image: str | None = None      # file name of an inline image served next to the page
     written: str | None = None    # 成文日期 in the disclosure header (the signature date of a report)
+    url_path: str | None = None   # set by a family whose URLs are not TRS-shaped (article_path)
+    charset_decl: str = "declared"  # declared | malformed | none (families/common.py)
+    extra: dict = field(default_factory=dict)   # family-specific: slug, link_host, header fields
 
     @property
     def folder(self) -> str:
         return f"{self.col}{self.t[:6]}/"
 
     def path(self, ext: str) -> str:
-        return f"{self.folder}t{self.t}_{self.id}.{ext}"
+        return self.url_path or f"{self.folder}t{self.t}_{self.id}.{ext}"
 
 
 @dataclass

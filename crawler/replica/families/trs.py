@@ -8,19 +8,11 @@ the 政府网站发展指引 metas, ``table.affairs-detail-head``, ``div.pos a.C
 """
 from __future__ import annotations
 
-import base64
-import html
-import posixpath
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from . import Article, Channel, Page, SiteModel
-
-SYNTHETIC_MARK = "<!-- xxgk-replica: synthetic -->"
-CST = timezone(timedelta(hours=8))
-
-# 1x1 PNG standing in for the 一图读懂 picture and the 公安备案 badge.
-_PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+from .common import (ASSET_TIME, PNG as _PNG, SYNTHETIC_MARK, esc as _e, html_page, not_found_page, published_at as _published_at,
+                     rel, robots_page, short)
 
 ASSETS = {
     "/images/zz_common.css": ("text/css; charset=utf-8", b"/* xxgk-replica: synthetic stylesheet */\nbody{margin:0;font-family:SimSun,serif;}\n.w1200{width:1200px;margin:0 auto;}\n"),
@@ -28,7 +20,6 @@ ASSETS = {
     "/js/zz_common.js": ("application/javascript; charset=utf-8", b"/* xxgk-replica: synthetic */\nfunction setFontSize(s){document.getElementById('zoom').style.fontSize=s+'px';}\n"),
     "/images/gaba.png": ("image/png", _PNG),
 }
-ASSET_TIME = datetime(2023, 9, 1, 2, 0, tzinfo=timezone.utc)
 
 # The WCM inline style every editor body starts with.
 _EDITOR_STYLE = ("<style type=\"text/css\">.TRS_Editor P{margin-top:5px;margin-bottom:5px;line-height:2;"
@@ -75,17 +66,6 @@ function createPageHTML(_nPageCount, _nCurrIndex, _sPageName, _sPageExt){
 </script>"""
 
 
-def _e(s: str) -> str:
-    return html.escape(s, quote=True)
-
-
-def rel(from_path: str, to_path: str) -> str:
-    """Relative href from the page at from_path to to_path, the way WCM writes it (./, ../../)."""
-    base = from_path.rsplit("/", 1)[0] or "/"
-    r = posixpath.relpath(to_path, base)
-    if to_path.endswith("/"):
-        r += "/"
-    return r if r.startswith(".") else "./" + r
 
 
 class _Ctx:
@@ -155,13 +135,16 @@ class _Ctx:
     def top(self, host_key: str, from_path: str, header: str) -> str:
         h = self.m.hosts[host_key]
         other = "www" if host_key != "www" else "xxgk"
+        # a portal on one host (湖口县) links no sister site
+        sister = (f'<a href="http://{self.m.hostname(other)}/">{_e(self.m.hosts[other]["site_name"])}</a>&nbsp;|&nbsp;'
+                  if other in self.m.hosts else "")
         nav_key = f"{host_key}_nav"
         nav = "".join(f'<li><a href="{_e(self.href(host_key, from_path, n))}">{_e(n["name"])}</a></li>'
                       for n in self.d.get(nav_key, []))
         search = self.site["search_path"]
         return f"""<div class="topbar"><div class="w1200">
 <span class="fl">欢迎访问{_e(h["site_name"])}</span>
-<span class="fr"><a href="http://{self.m.hostname(other)}/">{_e(self.m.hosts[other]["site_name"])}</a>&nbsp;|&nbsp;<a href="javascript:void(0);" id="wza">无障碍浏览</a>&nbsp;|&nbsp;<a href="javascript:void(0);" id="StranLink">繁體</a></span>
+<span class="fr">{sister}<a href="javascript:void(0);" id="wza">无障碍浏览</a>&nbsp;|&nbsp;<a href="javascript:void(0);" id="StranLink">繁體</a></span>
 </div></div>
 <div class="header"><div class="w1200">
 <div class="logo fl"><a href="{rel(from_path, '/')}"><span class="logo-name">{_e(header)}</span></a></div>
@@ -235,25 +218,19 @@ class _Ctx:
                 f'<ul class="block-list">{items}</ul></div>\n')
 
 
-def short(title: str, n: int = 28) -> str:
-    """List templates cut long titles; the full one stays in the title attribute."""
-    return title if len(title) <= n else title[:n] + "..."
-
-
 # --------------------------------------------------------------------------- pages
 
 def _html_page(ctx: _Ctx, host_key: str, path: str, kind: str, body: str, *, charset: str = "utf-8",
                last_modified: datetime | None = None, article: Article | None = None) -> Page:
-    ct_charset = "GBK" if charset.lower() == "gbk" else "UTF-8"
-    return Page(host=ctx.m.hostname(host_key), path=path, body=body.encode(charset), kind=kind,
-                content_type=f"text/html; charset={ct_charset}", last_modified=last_modified, article=article)
+    return html_page(ctx.m.hostname(host_key), path, kind, body, charset=charset, last_modified=last_modified,
+                     article=article)
 
 
 def _home(ctx: _Ctx, ch: Channel) -> Page:
     hk, path = ch.host, ctx.index_path(ch.path)
     blocks = "".join(ctx.block(hk, path, ctx.chan(hk, p)) for p in ch.extra.get("blocks", []))
     extra = ""
-    if hk == "www":
+    if hk == "www" and "xxgk" in ctx.m.hosts:
         extra = ('<div class="zwgk-entry"><a href="http://' + ctx.m.hostname("xxgk") + '/">'
                  '<span>政府信息公开平台</span></a></div>\n')
     else:
@@ -323,9 +300,6 @@ def _list_pages(ctx: _Ctx, ch: Channel) -> list[Page]:
     return pages
 
 
-def _published_at(a: Article) -> datetime:
-    return datetime.fromisoformat(f"{a.shown}T{a.time}").replace(tzinfo=CST)
-
 
 def _detail(ctx: _Ctx, a: Article) -> Page:
     hk = a.host
@@ -371,12 +345,6 @@ def _detail(ctx: _Ctx, a: Article) -> Page:
     return _html_page(ctx, hk, path, "detail", body, charset=a.encoding, last_modified=_published_at(a), article=a)
 
 
-def _robots(ctx: _Ctx, host_key: str) -> Page:
-    lines = ["User-agent: *"] + [f"Disallow: {p}" for p in ctx.d.get("robots_disallow", [])]
-    return Page(host=ctx.m.hostname(host_key), path="/robots.txt", body=("\n".join(lines) + "\n").encode(),
-                content_type="text/plain; charset=utf-8", kind="robots", last_modified=ASSET_TIME)
-
-
 def build_pages(model: SiteModel) -> list[Page]:
     """Every static page of the site: channels, list pages, details, images, assets, robots.txt."""
     ctx = _Ctx(model)
@@ -394,7 +362,7 @@ def build_pages(model: SiteModel) -> list[Page]:
             pages.append(Page(host=model.hostname(a.host), path=a.folder + a.image, body=_PNG, content_type="image/png",
                               kind="asset", last_modified=_published_at(a)))
     for hk in model.hosts:
-        pages.append(_robots(ctx, hk))
+        pages.append(robots_page(model.hostname(hk), ctx.d.get("robots_disallow", [])))
         for p, (ct, data) in ASSETS.items():
             pages.append(Page(host=model.hostname(hk), path=p, body=data, content_type=ct, kind="asset",
                               last_modified=ASSET_TIME))
@@ -402,10 +370,7 @@ def build_pages(model: SiteModel) -> list[Page]:
 
 
 def render_not_found(model: SiteModel, host: str) -> bytes:
-    return ("<!DOCTYPE html>\n<html>\n<head>\n" + SYNTHETIC_MARK + "\n<meta charset=\"utf-8\">\n"
-            "<title>404 页面不存在</title>\n</head>\n<body>\n<div class=\"error-page\">\n<h1>404</h1>\n"
-            "<p>抱歉，您访问的页面不存在或已被删除！</p>\n<p><a href=\"/\">返回首页</a></p>\n</div>\n"
-            "</body>\n</html>\n").encode("utf-8")
+    return not_found_page()
 
 
 def render_search(model: SiteModel, host: str, query: str) -> bytes:

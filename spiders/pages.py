@@ -1,0 +1,70 @@
+"""What the walk needs to know about one fetched page: its text decoded without guessing wrong, its
+attachment links, whether it carries a report body itself, and one article's several URLs."""
+from __future__ import annotations
+
+import re
+from typing import Iterable
+from urllib.parse import urlsplit
+
+from parsel import Selector
+from scrapy.http import Response, TextResponse
+
+from pipelines.parser.decode import DecodeError, charset_from_content_type, decode_bytes
+from pipelines.parser.document import parse_html_page
+from pipelines.parser.sections import find_sections
+
+ATTACHMENT_RE = re.compile(r"\.(?:pdf|docx?|wps)$", re.I)
+
+
+def page_selector(response: Response) -> Selector | None:
+    """The page as a selector, decoded the way the pipelines decode it (UTF-8, declared, meta, GB18030).
+
+    Scrapy falls back to cp1252 for a GBK page that declares no charset (or only in a malformed meta),
+    which turns every title into mojibake and the page into a "non-report"."""
+    if not isinstance(response, TextResponse):
+        return None
+    content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+    try:
+        text, _ = decode_bytes(response.body, charset_from_content_type(content_type))
+    except DecodeError:
+        return response.selector
+    return Selector(text=text)
+
+
+def is_attachment(url: str) -> bool:
+    return bool(ATTACHMENT_RE.search(urlsplit(url).path))
+
+
+def has_report_body(sel: Selector) -> bool:
+    """True when the page itself holds a report (section headings), not only a link to one."""
+    text = sel.get() or ""
+    return len(find_sections(parse_html_page(text).lines)) >= 2
+
+
+class ArticleKeys:
+    """One article reached under several URLs (cids, host spellings, /mobile/ copies) is fetched once.
+
+    ``url_rewrites`` canonicalise first (/mobile/detail/ -> /detail/); ``article_key`` (a regex whose
+    group 1 is the article's id) then groups what is left. The URL chosen per key is the same on every
+    run (the start host first, then the shortest, then alphabetical), so incremental re-crawls keep
+    asking for the URL the archive has.
+    """
+
+    def __init__(self, article_key: str | None, rewrites: Iterable[tuple[str, str]], preferred_host: str):
+        self.key_re = re.compile(article_key) if article_key else None
+        self.rewrites = [(re.compile(p), r) for p, r in rewrites]
+        self.preferred_host = preferred_host
+
+    def canonical(self, url: str) -> str:
+        for pattern, replacement in self.rewrites:
+            url = pattern.sub(replacement, url)
+        return url
+
+    def key(self, url: str) -> str | None:
+        if self.key_re is None:
+            return None
+        m = self.key_re.search(urlsplit(url).path)
+        return m.group(1) if m else None
+
+    def choose(self, urls: Iterable[str]) -> str:
+        return min(urls, key=lambda u: (urlsplit(u).hostname != self.preferred_host, len(u), u))

@@ -33,10 +33,10 @@ def _stats_from_log(log: str) -> dict:
     return ast.literal_eval(text)
 
 
-def run(cmd: list[str], env: dict) -> dict:
+def run(cmd: list[str], env: dict, cwd: Path = ROOT) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode:
@@ -55,8 +55,11 @@ def crawl_replica(proxy: str) -> dict:
 
 
 def scrapy_bench() -> dict:
-    env = dict(os.environ)
-    return run([sys.executable, "-m", "scrapy", "bench", "-s", "CLOSESPIDER_TIMEOUT=8", "-s", "LOG_LEVEL=INFO"], env)
+    # Outside the project (Scrapy's defaults, not our polite settings and pipelines).
+    env = {k: v for k, v in os.environ.items() if k != "SCRAPY_SETTINGS_MODULE"}
+    with tempfile.TemporaryDirectory() as tmp:
+        return run([sys.executable, "-m", "scrapy", "bench", "-s", "CLOSESPIDER_TIMEOUT=8", "-s", "LOG_LEVEL=INFO"],
+                   env, cwd=Path(tmp))
 
 
 def main() -> None:

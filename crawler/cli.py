@@ -1,4 +1,4 @@
-"""The `xxgk` command: demo, replica serve, crawl, parse, export, stats, raw."""
+"""The `xxgk` command: demo, replica serve, crawl, parse, export, stats, raw, coverage, checks, show, browse."""
 from __future__ import annotations
 
 import argparse

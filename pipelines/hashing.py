@@ -9,8 +9,9 @@ from pipelines.parser import report_text
 
 
 def normalized(text: str) -> str:
-    """NFKC with all whitespace removed: re-wrapped lines or &nbsp; must not make a new version."""
-    return "".join(unicodedata.normalize("NFKC", text).split())
+    """NFKC with all whitespace and cell separators removed: re-wrapped lines, &nbsp; or a table
+    read from a PDF instead of HTML must not make a new version."""
+    return "".join(unicodedata.normalize("NFKC", text).replace("|", " ").split())
 
 
 def content_hash(text: str) -> str:

@@ -37,9 +37,19 @@ def known_reports(session: Session, site: str) -> dict[str, Known]:
                ReportUrlRow.gone_since)
         .join(newest, CaptureRow.id == newest.c.id)
         .join(ReportUrlRow, ReportUrlRow.url == CaptureRow.url))
-    return {url: Known(url, _header(headers, "ETag"), _header(headers, "Last-Modified"), fetched_at, ctype,
-                       gone is not None)
-            for url, headers, fetched_at, ctype, gone in rows}
+    known = {url: Known(url, _header(headers, "ETag"), _header(headers, "Last-Modified"), fetched_at, ctype,
+                        gone is not None)
+             for url, headers, fetched_at, ctype, gone in rows}
+    # Attachments stored but flagged (a scan with no text layer): kept byte for byte already, so
+    # they are not fetched again either; re-parsing them is a matter of the stored bytes.
+    flagged = session.execute(
+        select(CaptureRow.url, func.max(CaptureRow.fetched_at), func.max(CaptureRow.content_type))
+        .where(CaptureRow.site == site, CaptureRow.status < 300, CaptureRow.parse_error.is_not(None),
+               ~CaptureRow.content_type.ilike("%html%"))
+        .group_by(CaptureRow.url))
+    for url, fetched_at, ctype in flagged:
+        known.setdefault(url, Known(url, None, None, fetched_at, ctype, False))
+    return known
 
 
 def mark_seen(session: Session, urls: set[str], when: datetime) -> None:

@@ -209,3 +209,14 @@ def test_postgresql_crawl(replica, pg_url, tmp_path):
     assert_recall("chaoyangxian", site, first)
     second = crawl(replica, "chaoyangxian", pg_url, tmp_path / "run2.log")
     assert_second_run_adds_nothing(first, second)
+
+
+@pytest.mark.parametrize("name", PORTALS)
+def test_second_run_fetches_no_report_or_attachment_in_full(crawled, name):
+    """Incremental: report pages answer 304 or are not asked again; attachments (even a flagged scan)
+    are not requested again, so no capture is added."""
+    first, second = crawled(name)
+    report_urls = {u for e in load_site(name).manifest() for u in e["urls"]}
+    full = [r for r in second.requests if f"{r[1]}://{r[2]}{r[3]}" in report_urls and r[4] == 200]
+    assert full == []
+    assert len(second.captures) == len(first.captures)

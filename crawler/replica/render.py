@@ -11,6 +11,8 @@ import html
 import re
 from typing import Any
 
+from pipelines.parser.tables import TABLE2_FIELDS
+
 T3_COLUMNS = ["natural_person", "commercial", "research", "social_org", "legal_service", "other", "total"]
 
 # (row key, label) in print order, grouped by the 三、本年度办理结果 sub-blocks.
@@ -55,26 +57,8 @@ def t3_row_keys(other_split: bool) -> list[str]:
 
 T4_GROUPS = ["review", "litigation_direct", "litigation_after_review"]
 
-T2_FIELDS = {
-    "2021": {
-        "rules": ["issued", "abolished", "in_force"],
-        "normative_documents": ["issued", "abolished", "in_force"],
-        "licensing": ["decisions"],
-        "punishment": ["decisions"],
-        "enforcement": ["decisions"],
-        "fees": ["amount_wan_yuan"],
-    },
-    "2019": {
-        "rules": ["new_made", "new_published", "total_public"],
-        "normative_documents": ["new_made", "new_published", "total_public"],
-        "licensing": ["prev_year_items", "change", "decisions"],
-        "other_services": ["prev_year_items", "change", "decisions"],
-        "punishment": ["prev_year_items", "change", "decisions"],
-        "enforcement": ["prev_year_items", "change", "decisions"],
-        "fees": ["prev_year_items", "change"],
-        "procurement": ["count", "amount"],
-    },
-}
+# Field names are the parse-output contract (docs/parse-output.md); one list serves both sides.
+T2_FIELDS = TABLE2_FIELDS
 
 _BORDER = 'style="border:1px solid #000000;" valign="middle" align="center"'
 _SUBHEAD = re.compile(r"^[（(][一二三四五六七八九十]+[）)]")

@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 import trafilatura  # noqa: E402
 
 from crawler.replica.site import load_site, replica_sites  # noqa: E402
-from pipelines.parser import parse_report  # noqa: E402
+from pipelines.parser import ParseError, parse_report  # noqa: E402
 from pipelines.parser.decode import charset_from_content_type, decode_bytes  # noqa: E402
 from pipelines.text import extract_text  # noqa: E402
 
@@ -47,16 +47,28 @@ def timed(fn, items, rounds: int = 5) -> float:
 
 
 def main() -> None:
-    texts, pages = corpus()
+    texts, every_page = corpus()
+    pages = [(body, ctype) for body, ctype in every_page if "html" in (ctype or "")]
+    attachments = [(body, ctype) for body, ctype in every_page if "html" not in (ctype or "")]
     html = [decode_bytes(body, charset_from_content_type(ctype))[0] for body, ctype in pages]
     parse_html_s = timed(lambda page: parse_report(page[0], content_type=page[1]), pages)
     parse_text_s = timed(parse_report, texts)
     extract_s = timed(extract_text, html)
-    print(f"corpus: {len(pages)} HTML report pages from the replica, {len(texts)} seed texts; "
+    readable = []
+    for page in attachments:
+        try:
+            parse_report(page[0], content_type=page[1])
+            readable.append(page)
+        except ParseError:
+            pass  # the scan with no text layer
+    attach_s = timed(lambda page: parse_report(page[0], content_type=page[1]), readable, rounds=3) if readable else 0
+    print(f"corpus: {len(pages)} HTML report pages from the replicas, {len(texts)} seed texts; "
           f"trafilatura {trafilatura.__version__}")
     print(f"parser, HTML pages:        {parse_html_s * 1000:7.2f} ms/report  {1 / parse_html_s:7.1f} reports/s")
     print(f"parser, seed texts:        {parse_text_s * 1000:7.2f} ms/report  {1 / parse_text_s:7.1f} reports/s")
     print(f"trafilatura.extract, HTML: {extract_s * 1000:7.2f} ms/report  {1 / extract_s:7.1f} reports/s")
+    if readable:
+        print(f"parser, PDF/DOCX ({len(readable)}):     {attach_s * 1000:7.2f} ms/report  {1 / attach_s:7.1f} reports/s")
     print(f"ratio parser / trafilatura on the same HTML pages: {parse_html_s / extract_s:.2f}")
 
 

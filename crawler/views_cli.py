@@ -149,6 +149,8 @@ def render_coverage(cov: Any) -> str:
 def cmd_checks(args: argparse.Namespace) -> int:
     from storage.views import report_checks, rule_summary
 
+    if args.across_years:
+        return _checks_across_years(args)
     with reading(args.database) as (_, session):
         reports = report_checks(session, failed_only=args.failed, site=args.site)
     if args.json:
@@ -156,6 +158,27 @@ def cmd_checks(args: argparse.Namespace) -> int:
                     "checks": [vars(c) for c in r.checks]} for r in reports])
         return 0
     print(render_failed(reports) if args.failed else render_checks(reports, rule_summary(reports)))
+    return 0
+
+
+def _checks_across_years(args: argparse.Namespace) -> int:
+    from storage.views import carry_over_checks
+
+    with reading(args.database) as (_, session):
+        pairs = carry_over_checks(session, site=args.site)
+    shown = [p for p in pairs if not p.passed] if args.failed else pairs
+    if args.json:
+        _json_out([{**vars(p), "passed": p.passed} for p in shown])
+        return 0
+    print(text_table.render(
+        ["issuer", "year → next", "column", "结转下年度", "next 上年结转", "passed", "reports"],
+        [[p.issuer, f"{p.year} → {p.year + 1}", p.column, text_table.number(p.carried_forward),
+          text_table.number(p.carried_over), "yes" if p.passed else "NO", f"#{p.report_ids[0]} #{p.report_ids[1]}"]
+         for p in shown],
+        [False, False, False, True, True, False, False]))
+    failed = sum(1 for p in pairs if not p.passed)
+    print(f"\n{len(pairs)} year-to-year carry-overs checked, {failed} disagree "
+          f"(year N 四、结转下年度继续办理 vs year N+1 二、上年结转).")
     return 0
 
 
@@ -319,6 +342,8 @@ def register(sub: argparse._SubParsersAction,
     p = _view(with_db(sub.add_parser("checks", help="reports whose numbers contradict themselves, rule by rule")),
               cmd_checks)
     p.add_argument("--failed", action="store_true", help="only failed checks, with their numbers")
+    p.add_argument("--across-years", action="store_true",
+                   help="the identity across years of one issuer: year N 结转下年度 = year N+1 上年结转")
 
     p = _view(with_db(sub.add_parser("show", help="one report: metadata, URLs, versions, tables, checks")),
               cmd_show, site=False)

@@ -358,3 +358,51 @@ def _checks_of(session: Session, version_id: int) -> list[CheckResult]:
              .where(CheckRow.version_id == version_id).order_by(CheckRow.id))
     return [CheckResult(rule, bool(passed), expected, found, where)
             for rule, passed, expected, found, where in session.execute(query)]
+
+
+# --- across years -------------------------------------------------------------------------------
+
+@dataclass
+class CarryOver:
+    """Year N 四、结转下年度继续办理 against year N+1 二、上年结转, one column of one body."""
+    site: str
+    issuer: str
+    year: int
+    column: str
+    carried_forward: float   # printed in year N's report
+    carried_over: float      # printed in year N+1's report
+    report_ids: tuple[int, int]
+
+    @property
+    def passed(self) -> bool:
+        return abs(self.carried_forward - self.carried_over) < 1e-6
+
+
+def carry_over_checks(session: Session, site: str | None = None) -> list[CarryOver]:
+    """The identity across years of one issuer (report-format.md), for every consecutive pair of
+    years an issuer has exactly one report each, column by column where both cells are numbers."""
+    rows = session.execute(_current_versions(site)).all()
+    placed = [r for r in rows if r[3] and r[4] is not None]
+    names = same_body({(r[1], r[3]) for r in placed})
+    by_body: dict[tuple[str, str], dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+    for report_id, report_site, version_id, issuer, year, _published in placed:
+        by_body[(report_site, names[(report_site, issuer)])][year].append((report_id, version_id))
+    cells: dict[tuple[int, str, str], float] = {}
+    query = select(CellRow.version_id, CellRow.row_key, CellRow.column_key, CellRow.value).where(
+        CellRow.table_name == "table3", CellRow.row_key.in_(("carried_forward", "carried_over")),
+        CellRow.value.is_not(None))
+    for version_id, row_key, column_key, value in session.execute(query):
+        cells[(version_id, row_key, column_key)] = value
+    out: list[CarryOver] = []
+    for (report_site, issuer), years in sorted(by_body.items()):
+        for year in sorted(years):
+            this, following = years[year], years.get(year + 1, [])
+            if len(this) != 1 or len(following) != 1:
+                continue  # two reports for one year: which pair is meant is not ours to guess
+            (rid_a, vid_a), (rid_b, vid_b) = this[0], following[0]
+            for column in ("natural_person", "commercial", "research", "social_org", "legal_service", "other",
+                           "total"):
+                a, b = cells.get((vid_a, "carried_forward", column)), cells.get((vid_b, "carried_over", column))
+                if a is not None and b is not None:
+                    out.append(CarryOver(report_site, issuer, year, column, a, b, (rid_a, rid_b)))
+    return out

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as _ScrapyRobotsTxtMiddleware
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -75,8 +76,6 @@ class ChallengePageMiddleware:
     def process_response(self, request: Request, response, spider=None):
         if not self.is_challenge(response):
             return response
-        from scrapy.downloadermiddlewares.retry import get_retry_request
-
         retry = get_retry_request(request, spider=self.crawler.spider, reason="waf_challenge")
         if retry is not None:
             return retry

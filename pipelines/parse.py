@@ -1,28 +1,18 @@
 """ParsePipeline: sections, metadata and the three tables (pipelines.parser), plus the date fallbacks."""
 from __future__ import annotations
 
-from posixpath import basename
-from urllib.parse import unquote, urlsplit
-
 from crawler.items import ReportPage
-from pipelines.decode import is_document
-from pipelines.parser import ParseError, parse_html, parse_report
+from pipelines.parser import ParseError, parse_html, parse_text
 from pipelines.parser.dates import fallback_date
-
-
-def filename_of(url: str) -> str:
-    return unquote(basename(urlsplit(url).path))
 
 
 class ParsePipeline:
     def process_item(self, item: ReportPage, spider=None) -> ReportPage:
-        if item.html is None and not is_document(item):
-            return item
+        if item.html is None and item.text is None:
+            return item  # undecodable, or an attachment without text: the reason is already recorded
         try:
-            if item.html is None:  # an attachment: the parser reads PDF and DOCX bytes itself
-                item.parsed = parse_report(item.body, content_type=item.content_type, filename=filename_of(item.url))
-            else:
-                item.parsed = parse_html(item.html)
+            # An attachment's text was extracted once, by TextPipeline; a page parses from its HTML.
+            item.parsed = parse_html(item.html) if item.html is not None else parse_text(item.text)
         except ParseError as exc:
             item.errors.append(f"parse: {exc}")
             return item

@@ -5,8 +5,7 @@ from __future__ import annotations
 import trafilatura
 
 from crawler.items import ReportPage
-from pipelines.decode import is_document, is_legacy_doc
-from pipelines.parser.documents import DocumentError, docx_text, is_docx, pdf_text
+from pipelines.parser.documents import DocumentError, document_text, is_document
 
 
 def extract_text(html: str) -> str | None:
@@ -14,18 +13,9 @@ def extract_text(html: str) -> str | None:
                                deduplicate=False, with_metadata=False)
 
 
-def document_text(body: bytes) -> str:
-    """Text of a PDF or DOCX attachment; DocumentError for a scan, a broken file or a legacy .doc."""
-    if is_docx(body):
-        return docx_text(body)
-    if is_legacy_doc(body):
-        raise DocumentError("legacy Word .doc: no reader configured")
-    return pdf_text(body)
-
-
 class TextPipeline:
     def process_item(self, item: ReportPage, spider=None) -> ReportPage:
-        if is_document(item):
+        if is_document(item.body):
             try:
                 item.text = document_text(item.body)
             except DocumentError as exc:

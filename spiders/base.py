@@ -32,11 +32,11 @@ from scrapy.utils.url import url_is_from_any_domain
 
 from crawler.items import ReportPage
 from pipelines.parser import is_report_title
+from pipelines.parser.dates import find_date
 from spiders.cms import FAMILIES, CmsFamily, pager_urls, url_date
 from spiders.pages import ArticleKeys, has_report_body, is_attachment, page_selector
 
 SITES_DIR = Path(__file__).with_name("sites")
-_DATE_RE = re.compile(r"(\d{4})[-./年](\d{1,2})[-./月](\d{1,2})")
 
 
 def load_site(name: str) -> dict[str, Any]:
@@ -174,9 +174,8 @@ class PortalSpider(scrapy.Spider):
 
     @staticmethod
     def _list_date(a: Any) -> str | None:
-        text = " ".join(a.xpath("ancestor::li[1]//text()").getall())
-        m = _DATE_RE.search(text)
-        return f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}" if m else None
+        found = find_date(" ".join(a.xpath("ancestor::li[1]//text()").getall()))
+        return found.isoformat() if found else None
 
     # --- report pages ------------------------------------------------------------------------------
     def parse_article(self, response: Response, list_title: str | None,

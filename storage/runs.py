@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from .models import CaptureRow, CrawlRunRow, FetchFailureRow, ReportUrlRow
+from .models import CaptureRow, CrawlRunRow, FetchFailureRow, ReportRow, ReportUrlRow
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,6 @@ def mark_gone(session: Session, urls: set[str], when: datetime, reason: str) -> 
 
 
 def site_report_urls(session: Session, site: str) -> set[str]:
-    from .models import ReportRow
-
     return set(session.scalars(select(ReportUrlRow.url).join(ReportRow).where(ReportRow.site == site)))
 
 
@@ -115,7 +113,5 @@ def gone_urls(session: Session, site: str | None = None) -> dict[str, str]:
     """URLs marked gone, with the reason."""
     query = select(ReportUrlRow.url, ReportUrlRow.gone_reason).where(ReportUrlRow.gone_since.is_not(None))
     if site:
-        from .models import ReportRow
-
         query = query.join(ReportRow).where(ReportRow.site == site)
     return {url: reason for url, reason in session.execute(query)}

@@ -11,7 +11,7 @@ from pathlib import Path
 from .checks import table3_checks, table4_checks, text_checks
 from .decode import DecodeError, charset_from_content_type, decode_bytes, strip_xml_declaration
 from .document import Line, Page, lines_from_text, parse_html_page
-from .documents import DocumentError, docx_text, is_docx, is_pdf, pdf_text
+from .documents import DocumentError, document_text, is_document
 from .meta import find_issuer, find_published, find_report_year, find_title
 from .sections import Section, find_sections
 from .tables import detect_template, parse_table2, parse_table3, parse_table4
@@ -38,10 +38,11 @@ def parse_report(data: bytes | str, *, filename: str | None = None, content_type
     if isinstance(data, bytes):
         if not data.strip():
             raise ParseError("empty input")
-        if is_pdf(data):
-            return parse_text(_document_text(pdf_text, data))
-        if is_docx(data):
-            return parse_text(_document_text(docx_text, data))
+        if is_document(data):
+            try:
+                return parse_text(document_text(data))
+            except DocumentError as exc:
+                raise ParseError(str(exc)) from None
         if _looks_binary(data):
             raise ParseError("binary input, not an HTML, text, PDF or DOCX report")
         try:
@@ -63,13 +64,6 @@ def _looks_binary(data: bytes) -> bool:
         return False
     controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13, 27))
     return b"\x00" in head or controls > len(head) // 20
-
-
-def _document_text(extract, data: bytes) -> str:
-    try:
-        return extract(data)
-    except DocumentError as exc:
-        raise ParseError(str(exc)) from None
 
 
 def parse_text(text: str) -> dict:

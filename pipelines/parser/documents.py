@@ -58,6 +58,27 @@ def docx_text(data: bytes) -> str:
     return "\n".join(lines)
 
 
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Word .doc (and .xls, .wps)
+
+
+def is_legacy_doc(data: bytes) -> bool:
+    return data.startswith(_OLE2)
+
+
+def is_document(data: bytes) -> bool:
+    """An attachment, told by its bytes: servers send PDFs and DOCX as application/octet-stream too."""
+    return is_pdf(data) or is_docx(data) or is_legacy_doc(data)
+
+
+def document_text(data: bytes) -> str:
+    """Text of a PDF or DOCX; DocumentError for a scan, a broken file or a legacy .doc."""
+    if is_docx(data):
+        return docx_text(data)
+    if is_legacy_doc(data):
+        raise DocumentError("legacy Word .doc: no reader configured")
+    return pdf_text(data)
+
+
 def is_pdf(data: bytes) -> bool:
     return data[:1024].lstrip().startswith(b"%PDF")
 

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from crawler.replica.server import ReplicaServer  # noqa: E402
+from replica.server import ReplicaServer  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 

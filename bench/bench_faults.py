@@ -18,10 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from crawler.commands import spider_names  # noqa: E402
-from crawler.replica.faults import FaultPlan  # noqa: E402
-from crawler.replica.server import ReplicaServer  # noqa: E402
-from crawler.replica.site import load_site, replica_sites  # noqa: E402
+from cli.commands import spider_names  # noqa: E402
+from replica.faults import FaultPlan  # noqa: E402
+from replica.server import ReplicaServer  # noqa: E402
+from replica.site import load_site, replica_sites  # noqa: E402
 from spiders.base import load_site as load_spider_site  # noqa: E402
 from storage import Archive  # noqa: E402
 

@@ -16,14 +16,14 @@ sys.path.insert(0, str(ROOT))
 
 import trafilatura  # noqa: E402
 
-from crawler.replica.site import load_site, replica_sites  # noqa: E402
+from replica.site import load_site, replica_sites  # noqa: E402
 from pipelines.parser import ParseError, parse_report  # noqa: E402
 from pipelines.parser.decode import charset_from_content_type, decode_bytes  # noqa: E402
 from pipelines.text import extract_text  # noqa: E402
 
 
 def corpus() -> tuple[list[bytes], list[tuple[bytes, str | None]]]:
-    texts = [p.read_bytes() for p in sorted((ROOT / "crawler/replica/data/seeds").glob("*.txt"))]
+    texts = [p.read_bytes() for p in sorted((ROOT / "replica/data/seeds").glob("*.txt"))]
     pages = []
     for name in replica_sites():
         site = load_site(name)

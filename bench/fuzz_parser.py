@@ -29,9 +29,9 @@ def one_input(data: bytes) -> None:
 
 def main() -> None:
     corpus = Path(tempfile.mkdtemp(prefix="xxgk-fuzz-"))
-    for seed in sorted((ROOT / "crawler/replica/data/seeds").glob("*.txt")):
+    for seed in sorted((ROOT / "replica/data/seeds").glob("*.txt")):
         (corpus / seed.name).write_bytes(seed.read_bytes())
-    body = (ROOT / "crawler/replica/data/zezhou_2024_body.html").read_bytes()
+    body = (ROOT / "replica/data/zezhou_2024_body.html").read_bytes()
     (corpus / "zezhou.html").write_bytes(b"<html><body><div class='trs_editor_view'>" + body + b"</div></body></html>")
     atheris.Setup(sys.argv + [str(corpus)], one_input)
     atheris.Fuzz()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.commands import run_crawl
-from crawler.replica.server import ReplicaServer
+from cli.commands import run_crawl
+from replica.server import ReplicaServer
 
 _CACHE: dict[str, str] = {}
 

@@ -10,7 +10,7 @@ from collections import defaultdict
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from crawler.replica.site import load_site
+from replica.site import load_site
 from storage.views import carry_over_checks, same_body
 from tests.demo_archive import demo_db  # noqa: F401 (fixture)
 
@@ -52,7 +52,7 @@ def test_carry_over_pairs_equal_the_truth(demo_db):  # noqa: F811
 
 
 def test_checks_across_years_command(demo_db):  # noqa: F811
-    proc = subprocess.run([sys.executable, "-m", "crawler.cli", "checks", "--across-years", "--failed", "--json",
+    proc = subprocess.run([sys.executable, "-m", "cli", "checks", "--across-years", "--failed", "--json",
                            "--database", demo_db], capture_output=True, text=True, check=True)
     rows = json.loads(proc.stdout)
     assert rows and all(not r["passed"] for r in rows)

@@ -5,9 +5,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from crawler.commands import run_crawl
-from crawler.replica.server import ReplicaServer
-from crawler.replica.site import load_site
+from cli.commands import run_crawl
+from replica.server import ReplicaServer
+from replica.site import load_site
 from storage import Archive
 
 

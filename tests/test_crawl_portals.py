@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from crawler.commands import run_crawl
-from crawler.replica.server import ReplicaServer
-from crawler.replica.site import Site, load_site
+from cli.commands import run_crawl
+from replica.server import ReplicaServer
+from replica.site import Site, load_site
 from spiders.base import load_site as load_spider_config
 from spiders.pages import ArticleKeys
 from storage import Archive

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.commands import run_crawl
-from crawler.replica.server import ReplicaServer
-from crawler.replica.site import load_site
+from cli.commands import run_crawl
+from replica.server import ReplicaServer
+from replica.site import load_site
 from storage import Archive
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,7 +88,7 @@ def test_seed_003_page(replica, sqlite_url, tmp_path):
     assert "泽州县人民政府2024年政府信息公开年度工作报告".encode() in raw
     # The statistics parsed from the live page equal the hand-written truth of the seed's text.
     truth = json.loads((ROOT / "tests" / "data" / "seeds" / "003.json").read_text(encoding="utf-8"))
-    proc = subprocess.run([sys.executable, "-m", "crawler.cli", "raw", str(record["raw"]["capture_id"]),
+    proc = subprocess.run([sys.executable, "-m", "cli", "raw", str(record["raw"]["capture_id"]),
                            "--database", sqlite_url], capture_output=True, check=True)
     assert proc.stdout == raw
     from pipelines.parser import parse_report

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.replica.server import ReplicaServer
-from crawler.replica.site import load_site
+from replica.server import ReplicaServer
+from replica.site import load_site
 from storage import Archive
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,7 +25,7 @@ def replica():
 
 
 def xxgk_crawl(tmp_path: Path, db: str, proxy: str, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "crawler.cli", "crawl", "zezhou", "--quiet", "--database", db,
+    return subprocess.run([sys.executable, "-m", "cli", "crawl", "zezhou", "--quiet", "--database", db,
                            "--replica", proxy, "--log-dir", str(tmp_path / "logs"), *extra],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
 

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
 
-from crawler.cli import main as xxgk
+from cli.main import main as xxgk
 from storage import Archive
 from storage.export import columns, dictionary, schema_version
 from storage.export_formats import arrow_schema

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from crawler.commands import run_crawl
-from crawler.replica.faults import KINDS, WAF_200_BODY, FaultPlan
-from crawler.replica.server import ReplicaServer
-from crawler.replica.site import load_site
+from cli.commands import run_crawl
+from replica.faults import KINDS, WAF_200_BODY, FaultPlan
+from replica.server import ReplicaServer
+from replica.site import load_site
 from storage import Archive
 
 SEED = 1  # with this seed every kind of fault hits a page the crawl needs

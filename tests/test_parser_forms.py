@@ -205,7 +205,7 @@ def test_bad_input_raises_parse_error(data, reason):
 def test_cli_bad_input_one_line_no_traceback(tmp_path):
     bad = tmp_path / "bad.html"
     bad.write_bytes(b"\x00\x01\x02" * 100)
-    proc = subprocess.run([sys.executable, "-m", "crawler.cli", "parse", str(bad)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "cli", "parse", str(bad)], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
@@ -214,7 +214,7 @@ def test_cli_bad_input_one_line_no_traceback(tmp_path):
 def test_cli_prints_schema_valid_json(tmp_path):
     f = tmp_path / "r.html"
     f.write_text(page(SECTIONS_HTML), encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "crawler.cli", "parse", str(f), "--url", "http://x.gov.cn/a.html"],
+    proc = subprocess.run([sys.executable, "-m", "cli", "parse", str(f), "--url", "http://x.gov.cn/a.html"],
                           capture_output=True, text=True, check=True)
     out = json.loads(proc.stdout)
     assert out.pop("url") == "http://x.gov.cn/a.html"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from pipelines.parser import SCHEMA_PATH, ParseError, parse_report
 
-SEEDS = sorted((Path(__file__).resolve().parents[1] / "crawler" / "replica" / "data" / "seeds").glob("*.txt"))
+SEEDS = sorted((Path(__file__).resolve().parents[1] / "replica" / "data" / "seeds").glob("*.txt"))
 SEED_BYTES = [p.read_bytes() for p in SEEDS]
 SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 # XXGK_FUZZ_EXAMPLES=5000 for a long run; CI keeps it short.

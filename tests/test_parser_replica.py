@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawler.replica.render import render_report_body
-from crawler.replica.site import load_site, replica_sites
+from replica.render import render_report_body
+from replica.site import load_site, replica_sites
 from pipelines.parser import parse_report
 
 SITE = load_site("zezhou")

@@ -9,7 +9,7 @@ import pytest
 from pipelines.parser import parse_report
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ROOT / "crawler" / "replica" / "data" / "seeds"
+SEEDS = ROOT / "replica" / "data" / "seeds"
 TRUTH = ROOT / "tests" / "data" / "seeds"
 IDS = ["000", "001", "002", "003", "004"]
 

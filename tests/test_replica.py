@@ -14,16 +14,16 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 import pytest
 
-from crawler.replica.render import render_report_body, t3_row_keys
-from crawler.replica.server import ReplicaServer
-from crawler.replica.site import Site, load_site, replica_sites
-from crawler.replica.synth import check_identities
+from replica.render import render_report_body, t3_row_keys
+from replica.server import ReplicaServer
+from replica.site import Site, load_site, replica_sites
+from replica.synth import check_identities
 
 SEED_URL = "http://xxgk.zezhou.gov.cn/xzf/zfxxgknb/202502/t20250207_2096169.shtml"
 SEED_COPY = "http://xxgk.zezhou.gov.cn/xzfgzbm/zfb/zfxxgknb/202502/t20250207_2096169.shtml"
 MISFILED = "http://xxgk.zezhou.gov.cn/xzfgzbm/sjj/fdzdgknr/gzdt/202401/t20240130_1927114.shtml"
 MARK = "<!-- xxgk-replica: synthetic -->"
-DATA = Path(__file__).resolve().parents[1] / "crawler" / "replica" / "data"
+DATA = Path(__file__).resolve().parents[1] / "replica" / "data"
 
 
 @pytest.fixture(scope="module")

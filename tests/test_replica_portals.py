@@ -15,8 +15,8 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 import pytest
 
-from crawler.replica.server import ReplicaServer
-from crawler.replica.site import Site, load_site, replica_sites
+from replica.server import ReplicaServer
+from replica.site import Site, load_site, replica_sites
 from pipelines.parser import ParseError, parse_report
 from pipelines.parser.decode import charset_from_content_type, decode_bytes
 from pipelines.parser.documents import DocumentError, pdf_text
@@ -133,7 +133,7 @@ def test_liaoning_migrated_seed_page():
     www, bare = (get(site, u) for u in entry["urls"])
     assert www.body == bare.body                                                     # both spellings, same page
     page = lxml.html.fromstring(www.body.decode("utf-8")).text_content()
-    crumb = (ROOT / "crawler/replica/data/seeds/002.txt").read_text(encoding="utf-8").splitlines()[0]
+    crumb = (ROOT / "replica/data/seeds/002.txt").read_text(encoding="utf-8").splitlines()[0]
     assert "".join(crumb.split()) in "".join(page.split())
     assert "发布时间:2021-01-27 来源:朝阳县" in page
 
@@ -248,7 +248,7 @@ def test_seed_body_is_the_seed_text(seed):
     site = load_site(SEEDS[seed])
     body = lxml.html.fromstring(get(site, entry["urls"][0]).body.decode("utf-8"))
     mine = [norm(p.text_content()) for p in body.iter("p") if not any(a.tag == "td" for a in p.iterancestors())]
-    seed_lines = {norm(x) for x in (ROOT / "crawler/replica/data/seeds" / f"{seed}.txt").read_text(encoding="utf-8").splitlines()}
+    seed_lines = {norm(x) for x in (ROOT / "replica/data/seeds" / f"{seed}.txt").read_text(encoding="utf-8").splitlines()}
     prose = [x for x in mine if x and x in seed_lines]
     assert len(prose) >= 10 and prose == [x for x in mine if x in seed_lines]
 

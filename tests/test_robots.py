@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.replica.server import ReplicaServer
+from replica.server import ReplicaServer
 
 ROOT = Path(__file__).resolve().parents[1]
 

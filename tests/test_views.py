@@ -20,10 +20,10 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from crawler import text_table
-from crawler.cli import main as xxgk
-from crawler.replica.site import load_site
-from crawler.views_html import render_coverage_html
+from cli import text_table
+from cli.main import main as xxgk
+from replica.site import load_site
+from cli.views_html import render_coverage_html
 from storage import Archive
 from storage.views import (coverage, deadline, find_report, issuer_level, report_checks, report_detail,
                            same_body)
@@ -285,7 +285,7 @@ def fetch_json(url: str):  # type: ignore[no-untyped-def]
 def test_datasette_serves_the_canned_queries(demo_db, truth):
     port = free_port()
     base = f"http://127.0.0.1:{port}/{database_path(demo_db).stem}"
-    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "browse", "--port", str(port), "--database", demo_db],
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "browse", "--port", str(port), "--database", demo_db],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline_at = time.monotonic() + 30

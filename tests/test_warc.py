@@ -17,8 +17,8 @@ from scrapy.utils.test import get_crawler
 from sqlalchemy import create_engine, select
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.commands import run_crawl
-from crawler.replica.server import ReplicaServer
+from cli.commands import run_crawl
+from replica.server import ReplicaServer
 from crawler.warc import IDENTICAL_PAYLOAD, ORIGINAL_CONTENT_LENGTH, SERVER_NOT_MODIFIED, WarcRecorder
 from storage import Archive
 from storage.models import CaptureRow

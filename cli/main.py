@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compact", action="store_true", help="one line of JSON")
     p.set_defaults(func=cmd_parse)
 
-    from crawler import commands  # the archive commands need Scrapy and SQLAlchemy; parse does not
+    from cli import commands  # the archive commands need Scrapy and SQLAlchemy; parse does not
 
     commands.register(sub)
     return parser

@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
-from crawler import text_table
+from cli import text_table
 
 FORMATS = ("jsonl", "csv", "parquet")
 DATASETS = ("reports", "cells", "checks")
@@ -99,7 +99,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     with reading(args.database) as (_, session):
         cov = coverage(session, site=args.site)
     if args.html:
-        from crawler.views_html import render_coverage_html
+        from cli.views_html import render_coverage_html
 
         Path(args.html).write_text(render_coverage_html(cov), encoding="utf-8")
         print(f"wrote {args.html}: {len(cov.issuers)} issuers × {len(cov.years)} years", file=sys.stderr)

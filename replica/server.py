@@ -167,7 +167,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(resp.body)
 
     def _fault(self, kind: str, path: str, query: str, resp: Response) -> None:
-        """Misbehave as `kind` (crawler/replica/faults.py)."""
+        """Misbehave as `kind` (replica/faults.py)."""
         plan = self.server.owner.faults
         if kind == "reset":
             self.close_connection = True

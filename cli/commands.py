@@ -1,4 +1,4 @@
-"""Archive commands of `xxgk`: demo, replica serve, crawl, export, stats, raw (registered by crawler.cli)."""
+"""Archive commands of `xxgk`: demo, replica serve, crawl, export, stats, raw (registered by cli.main)."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from crawler import views_cli
+from cli import views as views_cli
 
 def _archive(url: str | None):
     from storage import Archive
@@ -134,7 +134,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from crawler.replica.server import ReplicaServer
+    from replica.server import ReplicaServer
 
     database = args.database or os.environ.get("XXGK_DATABASE_URL")
     archive = _archive(database)  # creates and migrates the default database before the crawl
@@ -163,8 +163,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_replica_serve(args: argparse.Namespace) -> int:
-    from crawler.replica.faults import FaultPlan
-    from crawler.replica.server import serve_forever
+    from replica.faults import FaultPlan
+    from replica.server import serve_forever
 
     serve_forever(port=args.port, verbose=not args.quiet, faults=FaultPlan.parse(args.faults) if args.faults else None)
     return 0
@@ -230,7 +230,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=cmd_crawl)
 
-    views_cli.register(sub, with_db)  # export, coverage, checks, show, browse (crawler/views_cli.py)
+    views_cli.register(sub, with_db)  # export, coverage, checks, show, browse (cli/views.py)
 
     p = with_db(sub.add_parser("stats", help="what the archive holds"))
     p.set_defaults(func=cmd_stats)

@@ -15,11 +15,11 @@ from types import ModuleType
 from typing import Any
 
 FAMILIES = {
-    "trs": "crawler.replica.families.trs",
-    "liaoning": "crawler.replica.families.liaoning",
-    "thinkphp": "crawler.replica.families.thinkphp",
-    "ucap": "crawler.replica.families.ucap",
-    "numeric": "crawler.replica.families.numeric",
+    "trs": "replica.families.trs",
+    "liaoning": "replica.families.liaoning",
+    "thinkphp": "replica.families.thinkphp",
+    "ucap": "replica.families.ucap",
+    "numeric": "replica.families.numeric",
 }
 
 

@@ -10,20 +10,15 @@ import threading
 import time
 from pathlib import Path
 
+from cli import queue as queue_cli
 from cli import views as views_cli
+from jobs.process import die_with_parent
+from spiders import spider_names
 
 def _archive(url: str | None):
     from storage import Archive
 
     return Archive(url)
-
-
-def spider_names() -> list[str]:
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")  # from any working directory
-    from scrapy.spiderloader import SpiderLoader
-    from scrapy.utils.project import get_project_settings
-
-    return sorted(SpiderLoader.from_settings(get_project_settings()).list())
 
 
 def run_crawl(spider: str, *, database: str | None, replica: str | None, log_file: Path | None,
@@ -43,7 +38,7 @@ def run_crawl(spider: str, *, database: str | None, replica: str | None, log_fil
     # The project's settings by module name, not by scrapy.cfg: the child keeps the caller's working
     # directory, so ./data (archive, WARC, logs) means the same folder for both processes.
     env.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
-    child = subprocess.Popen(cmd, env=env)
+    child = subprocess.Popen(cmd, env=env, preexec_fn=die_with_parent)  # a killed `xxgk crawl` takes its crawl along
     if progress:
         _show_progress(child, database, spider)
     return child.wait()
@@ -231,6 +226,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_crawl)
 
     views_cli.register(sub, with_db)  # export, coverage, checks, show, browse (cli/views.py)
+    queue_cli.register(sub, with_db)  # queue crawl|schedule|status, worker (cli/queue.py)
 
     p = with_db(sub.add_parser("stats", help="what the archive holds"))
     p.set_defaults(func=cmd_stats)

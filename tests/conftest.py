@@ -44,14 +44,22 @@ def pg_database() -> Iterator[str]:
 
 
 @pytest.fixture
-def pg_url(pg_database: str) -> str:
-    """A PostgreSQL URL whose search_path is a new empty schema (isolates each test)."""
+def new_pg_schema(pg_database: str):  # type: ignore[no-untyped-def]
+    """Factory: a PostgreSQL URL whose search_path is a new empty schema (one archive per call)."""
     import psycopg
 
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_database, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    return f"{pg_database}?options=-csearch_path%3D{schema}"
+    def make() -> str:
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(pg_database, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        return f"{pg_database}?options=-csearch_path%3D{schema}"
+    return make
+
+
+@pytest.fixture
+def pg_url(new_pg_schema) -> str:  # type: ignore[no-untyped-def]
+    """A PostgreSQL URL whose search_path is a new empty schema (isolates each test)."""
+    return new_pg_schema()
 
 
 @pytest.fixture

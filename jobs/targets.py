@@ -1,0 +1,55 @@
+"""What a job crawls (a spider's site file, or a portal's home URL) and which politeness slot it takes."""
+from __future__ import annotations
+
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+import tldextract
+
+# The public-suffix snapshot tldextract ships; never fetched from the network.
+_extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def registered_domain(host: str) -> str:
+    """zezhou.gov.cn for www.zezhou.gov.cn and xxgk.zezhou.gov.cn (gov.cn is a public suffix)."""
+    return _extract(host).top_domain_under_public_suffix or host
+
+
+def target_name(target: dict[str, str]) -> str:
+    return target["spider"] if target.get("spider") else urlsplit(target["portal"]).hostname or target["portal"]
+
+
+@lru_cache(maxsize=None)
+def _site_key(spider: str) -> str:
+    from spiders.base import load_site
+
+    site = load_site(spider)
+    if site.get("platform"):  # several portals on one provincial platform share its hosts: one slot
+        return site["platform"]
+    return registered_domain(urlsplit(site["start_urls"][0]).hostname or spider)
+
+
+def politeness_key(target: dict[str, str]) -> str:
+    """The key of the running lock: no two jobs with the same key run at once, on any machine."""
+    if target.get("spider"):
+        return _site_key(target["spider"])
+    return registered_domain(urlsplit(target["portal"]).hostname or target["portal"])
+
+
+def expand(targets: list[dict[str, str]]) -> list[dict[str, str]]:
+    """{"all": "spiders"} stands for every spider at the time of enqueuing (new site files included)."""
+    from spiders import spider_names
+
+    out: list[dict[str, str]] = []
+    for target in targets:
+        out.extend({"spider": s} for s in spider_names()) if target.get("all") else out.append(target)
+    return out
+
+
+def registry_targets(path: str, province: str | None = None) -> list[dict[str, str]]:
+    """One target per portal home page of a registry CSV (shared/data/portals/county_portals.csv's shape)."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = [r for r in csv.DictReader(f) if (r.get("url") or "").strip()]
+    return [{"portal": r["url"].strip()} for r in rows if province in (None, r.get("province"))]

@@ -12,12 +12,16 @@ from .checks import table3_checks, table4_checks, text_checks
 from .decode import DecodeError, charset_from_content_type, decode_bytes, strip_xml_declaration
 from .document import Line, Page, lines_from_text, parse_html_page
 from .documents import DocumentError, document_text, is_document
-from .meta import find_issuer, find_published, find_report_year, find_title
-from .sections import Section, find_sections
+from .header import header_fields
+from .meta import find_issuer, find_published, find_report_year, find_title, title_from_header
+from .pre2019 import is_pre2019, parse_statistics
+from .sections import Section, find_sections, split_inline
 from .tables import detect_template, parse_table2, parse_table3, parse_table4
 from .titles import is_report_title
 
 SCHEMA_VERSION = 1
+INLINE_MIN_CHARS = 200   # a line this long may be several lines run together
+NEW_FORMAT_ROWS = ("new_received", "carried_over", "granted", "results_total")   # rows only 2019/2021 tables have
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 __all__ = ["ParseError", "parse_report", "parse_text", "parse_html", "is_report_title", "SCHEMA_VERSION",
            "SCHEMA_PATH", "decode_bytes"]
@@ -79,10 +83,37 @@ def parse_html(text: str) -> dict:
     return _build(page.lines, page)
 
 
-def _build(lines: list[Line], page: Page) -> dict:
-    sections = find_sections(lines)
-    warnings: list[str] = []
+def _sectioned(lines: list[Line], pre2019: bool = False) -> tuple[list[Line], list[Section], bool]:
+    """The lines and their sections; a text whose line breaks were lost is cut at its inline headings
+    when that finds more sections (the flag says so: its title then shares a line with other words)."""
+    sections = find_sections(lines, pre2019)
+    if any(line.cells is None and len(line.text) > INLINE_MIN_CHARS for line in lines):
+        split = split_inline(lines, pre2019)
+        split_sections = find_sections(split, pre2019)
+        if len(split_sections) > len(sections):
+            return split, split_sections, True
+    return lines, sections, False
+
+
+def _metadata(lines: list[Line], sections: list[Section], page: Page, inline: bool) -> dict:
     head = [l.text for l in lines[:sections[0].start]] if sections else [l.text for l in lines[:12]]
+    by_number = {s.number: s for s in sections}
+    header = header_fields(page.head_lines + head)
+    title_candidates = ([page.meta.get("articletitle", ""), title_from_header(header) or ""] + page.headings
+                        + page.head_lines + head + ([page.html_title] if page.html_title else []))
+    title = find_title(title_candidates, inline=inline)
+    first_section = by_number[1].text(lines) if 1 in by_number else ""
+    body_lines = [l.text for l in lines]
+    published = find_published(page.meta.get("pubdate"), header, body_lines)
+    report_year = find_report_year(title, "\n".join(body_lines), first_section, published)
+    issuer = find_issuer(title, body_lines, first_section, header, "\n".join(head))
+    return {"title": title, "issuer": issuer, "report_year": report_year,
+            "published": published.isoformat() if isinstance(published, date) else None}
+
+
+def _build(source_lines: list[Line], page: Page) -> dict:
+    lines, sections, inline = _sectioned(source_lines)
+    warnings: list[str] = []
     by_number = {s.number: s for s in sections}
 
     table2_lines = _region(lines, by_number.get(2), sections)
@@ -92,24 +123,27 @@ def _build(lines: list[Line], page: Page) -> dict:
     template = detect_template(table2_lines, table3)
     table2 = parse_table2(table2_lines, template, warnings) if table2_lines else None
     table4 = parse_table4(table4_lines, warnings) if table4_lines else None
+    meta = _metadata(lines, sections, page, inline)
+    table_pre2019 = None
+
+    new_tables = template is not None or bool(table3 and any(k in table3["rows"] for k in NEW_FORMAT_ROWS))
+    if is_pre2019("\n".join(l.text for l in lines), meta["report_year"], new_tables):
+        # The old format: its own sections and statistics table, nothing read into the 2019/2021 tables.
+        lines, sections, inline = _sectioned(source_lines, pre2019=True)
+        warnings = []
+        template, table2, table3, table4 = "pre2019", None, None, None
+        start = sections[0].start + 1 if sections else 0
+        table_pre2019 = parse_statistics(lines[start:], warnings)
+        meta = _metadata(lines, sections, page, inline)
     if template == "2021" and table3 and "other_total" in table3["rows"]:
         warnings.append("table3: （六）其他处理 printed as one row (2019 layout) in a 2021-format report")
 
-    if not sections and not (table3 or table4):
+    if not sections and not (table3 or table4 or table_pre2019):
         raise ParseError("not an annual report: no section headings and no statistics tables found")
-    for number, name in ((3, "table3"), (4, "table4")):
-        if number in by_number and {"table3": table3, "table4": table4}[name] is None:
-            warnings.append(f"{name}: section {number} has no readable table")
-
-    title_candidates = ([page.meta.get("articletitle", "")] + page.headings + page.head_lines + head
-                        + ([page.html_title] if page.html_title else []))
-    title = find_title(title_candidates)
-    first_section = by_number[1].text(lines) if 1 in by_number else ""
-    body_lines = [l.text for l in lines]
-    published = find_published(page.meta.get("pubdate"), page.head_lines + head, body_lines)
-    body_text = "\n".join(body_lines)
-    report_year = find_report_year(title, body_text, first_section, published)
-    issuer = find_issuer(title, body_lines, first_section)
+    if template != "pre2019":
+        for number, name in ((3, "table3"), (4, "table4")):
+            if number in by_number and {"table3": table3, "table4": table4}[name] is None:
+                warnings.append(f"{name}: section {number} has no readable table")
 
     checks: list[dict] = []
     if table3:
@@ -121,15 +155,13 @@ def _build(lines: list[Line], page: Page) -> dict:
 
     return {
         "schema_version": SCHEMA_VERSION,
-        "title": title,
-        "issuer": issuer,
-        "report_year": report_year,
-        "published": published.isoformat() if isinstance(published, date) else None,
+        **meta,
         "template": template,
         "sections": [{"number": s.number, "heading": s.heading, "text": s.text(lines)} for s in sections],
         "table2": table2,
         "table3": table3,
         "table4": table4,
+        "table_pre2019": table_pre2019,
         "checks": checks,
         "warnings": warnings,
     }

@@ -12,6 +12,16 @@ _CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "O": 0, "Ｏ": 0, "一": 1, "二": 2
 _CN_DATE_RE = re.compile(r"([〇零○OＯ一二三四五六七八九]{4})\s*年\s*([一二三四五六七八九十]{1,3})\s*月\s*([一二三四五六七八九十]{1,3})\s*日")
 DATE_LABELS = ("发布时间", "发布日期", "发文日期", "生成日期", "成文日期", "归档时间", "日期", "时间")
 _LABEL_RE = re.compile(r"(?:" + "|".join(DATE_LABELS) + r")\s*[:：]\s*")
+# Header date labels by how surely they give the publication date, best first. A label that names
+# another event (打印日期, 更新时间, 保存时间, 截止日期) is never the publication date: it is often later.
+PUBLICATION_LABELS: tuple[tuple[str, ...], ...] = (
+    ("发布", "公开", "上网", "发稿"),
+    ("发文", "印发"),
+    ("生成",),
+    ("成文",),
+    ("",),          # a bare 日期 / 时间
+    ("归档",),
+)
 
 
 def _cn_number(text: str) -> int:
@@ -72,3 +82,18 @@ def fallback_date(text: str) -> date | None:
     except Exception:  # dateparser raises a zoo of errors on odd input; it is only a fallback
         return None
     return results[0][1].date() if results else None
+
+
+def publication_rank(label: str) -> int | None:
+    """How surely a header label's date is the publication date (0 = best), None for another event's date."""
+    label = "".join(label.split())
+    if not label.endswith(("日期", "时间")):
+        return None
+    words = label[:-2]
+    for rank, group in enumerate(PUBLICATION_LABELS):
+        for word in group:
+            if word == "" and words == "":
+                return rank
+            if word and word in words and len(words) <= len(word) + 2:
+                return rank
+    return None

@@ -25,3 +25,7 @@ def is_report_title(title: str | None) -> bool:
 def report_phrase_start(title: str) -> int | None:
     m = _REPORT_RE.search(title)
     return m.start() if m else None
+
+
+def report_phrase_spans(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _REPORT_RE.finditer(text)]

@@ -10,6 +10,7 @@ import pytest
 
 from pipelines.parser import SCHEMA_PATH, parse_report
 from pipelines.parser.header import header_fields
+from pipelines.parser.meta import same_body_fuller
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "textmeta"
@@ -103,3 +104,67 @@ def test_a_2019_format_report_is_never_pre2019():
 ])
 def test_header_pairs_in_any_arrangement(lines, expected):
     assert header_fields(lines) == expected
+
+
+def labelled_page(info: str) -> bytes:
+    """A report page whose only date is in its header line(s); the body has no signature."""
+    return f"""<html><head><meta charset="utf-8"><title>清河县人民政府</title></head><body>
+<div class="info">{info}</div>
+<div class="TRS_Editor"><p>一、总体情况</p><p>2023年，清河县认真落实《条例》。</p>
+<p>二、主动公开政府信息情况</p><p>主动公开信息86条。</p><p>六、其他需要报告的事项</p><p>无。</p></div>
+</body></html>""".encode("utf-8")
+
+
+@pytest.mark.parametrize("info, published", [
+    ("打印日期：2024-03-05 日期：2024-01-22", "2024-01-22"),
+    ("当前时间：2024-03-05 生成日期：2024-01-20", "2024-01-20"),
+    ("更新时间：2024-03-05 发文日期：2024年1月19日", "2024-01-19"),
+    ("保存时间：2024-03-05<br>成文日期：2024-01-18", "2024-01-18"),
+    ("浏览次数：88 公开日期：2024.01.23 打印时间：2024-03-05", "2024-01-23"),
+    ("生成日期：2024-01-20 发布日期：2024-01-22", "2024-01-22"),
+    ("成文日期：2024-01-18 发文日期：2024-01-19", "2024-01-19"),
+    ("<table><tr><td>打印日期</td><td>2024-03-05</td></tr><tr><td>发布日期</td><td>2024-01-22</td></tr></table>",
+     "2024-01-22"),
+    ("打印日期：2024-03-05 截止日期：2024-12-31", None),   # no publication label: null, never a neighbour
+])
+def test_publication_date_labels_ranked_and_later_dates_never_taken(info, published):
+    assert parse_report(labelled_page(info), filename="x.html")["published"] == published
+
+
+@pytest.mark.parametrize("short, long, fuller", [
+    ("昆都仑区人民政府", "包头市昆都仑区人民政府", True),
+    ("大阳镇", "泽州县大阳镇", True),
+    ("瓦房子镇", "瓦房子镇人民政府", True),
+    ("前进道街道", "前进道街道办事处", True),
+    ("泽州县", "泽州县人民政府办公室", False),      # the office is another body
+    ("前进街道", "包头市昆都仑区前进道街道办事处", False),
+    ("城关镇", "清河县城关镇人民政府办公室", False),
+])
+def test_same_body_fuller(short, long, fuller):
+    assert same_body_fuller(short, long) is fuller
+
+
+def test_office_that_compiles_is_not_the_issuer_of_its_government():
+    text = "本报告由清河县人民政府办公室编制。\n一、总体情况\n2023年，全县推进公开。\n二、主动公开政府信息情况\n无。"
+    parsed = parse_report("清河县2023年政府信息公开工作年度报告\n" + text)
+    assert parsed["issuer"] == "清河县人民政府"
+    # the office's own report stays the office's
+    parsed = parse_report("清河县人民政府办公室2023年政府信息公开工作年度报告\n" + text)
+    assert parsed["issuer"] == "清河县人民政府办公室"
+
+
+def test_posting_office_in_header_is_never_the_issuer():
+    page = labelled_page("发布机构：县府办 发布日期：2024-01-22")
+    assert parse_report(page, filename="x.html")["issuer"] is None
+    page = labelled_page("发布机构：清河县人民政府办公室 发布日期：2024-01-22")
+    assert parse_report(page, filename="x.html")["issuer"] is None
+    page = labelled_page("发布机构：清河县人民政府 发布日期：2024-01-22")
+    assert parse_report(page, filename="x.html")["issuer"] == "清河县人民政府"
+
+
+def test_signature_on_the_last_line_of_a_one_line_text():
+    text = ("一、总体情况 2023年，某乡认真落实。 二、主动公开政府信息情况 无。 六、其他需要报告的事项 无。 "
+            "某某乡人民政府 二〇二四年一月二十日")
+    parsed = parse_report(text)
+    assert parsed["issuer"] == "某某乡人民政府" and parsed["published"] == "2024-01-20"
+    assert parsed["sections"][-1]["text"] == "无。\n某某乡人民政府\n二〇二四年一月二十日"

@@ -20,7 +20,7 @@ from .tables import detect_template, parse_table2, parse_table3, parse_table4
 from .titles import is_report_title
 
 SCHEMA_VERSION = 1
-INLINE_MIN_CHARS = 200   # a line this long may be several lines run together
+INLINE_MIN_CHARS = 40   # a line longer than a heading may hold headings run together with text
 NEW_FORMAT_ROWS = ("new_received", "carried_over", "granted", "results_total")   # rows only 2019/2021 tables have
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 __all__ = ["ParseError", "parse_report", "parse_text", "parse_html", "is_report_title", "SCHEMA_VERSION",

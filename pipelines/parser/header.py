@@ -23,7 +23,8 @@ FIELD_LABELS = (
     "浏览次数", "点击数", "阅读次数", "访问量", "字号", "字体", "日期", "时间",
 )
 _ANY_DATE_LABEL = r"[\u4e00-\u9fff]{1,4}(?:日期|时间)"
-_LABEL_ALT = "|".join(sorted(FIELD_LABELS, key=len, reverse=True))
+# Two-character labels are often padded to the width of four (名　　称, 文　　号).
+_LABEL_ALT = "|".join(r"\s*".join(label) for label in sorted(FIELD_LABELS, key=len, reverse=True))
 # A label followed by a colon anywhere, or a whole cell/line that is only a label.
 _COLON_LABEL_RE = re.compile(r"[【\[]?(" + _LABEL_ALT + "|" + _ANY_DATE_LABEL + r")[】\]]?\s*[:：]\s*")
 _BARE_LABEL_RE = re.compile(r"^(?:【|\[)?(" + _LABEL_ALT + "|" + _ANY_DATE_LABEL + r")(?:】|\])?\s*[:：]?$")

@@ -22,7 +22,11 @@ _BREADCRUMB_RE = re.compile(r"[>›»]|当前位置|您的位置|所在位置|�
 _TITLE_YEAR_RE = re.compile(r"(?:关于)?\s*(?:19|20)\d{2}\s*年?度?")
 _NAME = r"([\u4e00-\u9fff（）()]{2,40}?)"
 _REPORT_WORDS = r"(?:政府信息公开|政务信息公开|政务公开|信息公开)"
-_PUBLISHES_RE = re.compile(r"现(?:予以|予|将)?公布(?:的)?" + _NAME + r"(?:(?:19|20)\d{2}年度?)?" + _REPORT_WORDS)
+_PUBLISHES_RE = re.compile(r"现(?:予以|予)?公布(?:的)?" + _NAME + r"(?:(?:19|20)\d{2}年度?)?" + _REPORT_WORDS +
+                           r"|现将" + _NAME.replace("(", "(?P<n2>", 1) + r"(?:(?:19|20)\d{2}年度?)?" + _REPORT_WORDS +
+                           r"[^。，,]{0,16}?报告(?:予以)?公布")
+# "市政府办公室", "县政府": a body named relative to the reader, not by its name.
+_RELATIVE_NAME_RE = re.compile(r"^[省市县区旗镇乡](?:人民)?政府")
 _QUOTED_TITLE_RE = re.compile(r"《" + _NAME + r"(?:19|20)\d{2}年度?" + _REPORT_WORDS + r"[^《》]{0,16}报告》")
 _SELF_WORDS = ("本", "我", "全", "各", "该")
 _NAME_END_RE = re.compile(r"(?:人民政府|政府|街道办事处|办事处|委员会|局|镇|乡|街道|苏木|市|县|区|旗|州|盟|办公室|中心|管委会)$")
@@ -37,15 +41,23 @@ _DIVISION_PREFIX_RE = re.compile(r"(?:[\u4e00-\u9fff]{1,8}?(?:省|自治区|市|
 def find_title(candidates: list[str], *, inline: bool = False) -> str | None:
     """The first candidate that is a report title. With `inline` (a text whose lines ran together),
     a candidate may hold the title among other words: the title is cut out of it."""
-    for text in candidates:
-        text = text.strip()
-        if inline:
-            text = title_in_line(re.split(_BREADCRUMB_SEP, text)[-1]) or ""
-        elif _BREADCRUMB_RE.search(text):
-            continue
-        if text and len(text) <= 80 and is_report_title(text):
-            return text
+    for candidate in candidates:
+        for text in candidate.split("|"):  # a nav bar or a header row: each cell on its own
+            text = text.strip()
+            if inline:
+                text = title_in_line(re.split(_BREADCRUMB_SEP, text)[-1]) or ""
+            elif _BREADCRUMB_RE.search(text):
+                continue
+            if text and len(text) <= 80 and is_report_title(text) and _names_something(text):
+                return text
     return None
+
+
+def _names_something(title: str) -> bool:
+    """A title names a year or a body besides the report words; "政府信息公开年报" alone is a column's name."""
+    start, end = report_phrase_spans(title)[0]
+    rest = title[:start] + title[end:]
+    return len(re.findall(r"[\u4e00-\u9fff\d]", rest)) >= 2
 
 
 def title_in_line(text: str) -> str | None:
@@ -78,6 +90,8 @@ def _title_ending_at(text: str, span: tuple[int, int]) -> str | None:
             break
         i -= 1
     title = re.split(r"[:：|]", text[tokens[i][0]:end])[-1].strip()
+    if re.search(r"[，,。；;《》“”「」]", title):
+        return None  # the report named inside a sentence or in quotes is a mention, not a title
     return title or None
 
 
@@ -122,7 +136,7 @@ def issuer_from_first_sentence(text: str) -> str | None:
     plain = "".join(normalize(text).split())
     for regex in (_PUBLISHES_RE, _QUOTED_TITLE_RE):
         for m in regex.finditer(plain):
-            name = _body_name(m.group(1))
+            name = _body_name(m.group(1) or (m.groupdict().get("n2")))
             if name:
                 return name
     return None
@@ -204,7 +218,8 @@ def find_issuer(title: str | None, body_lines: list[str], first_section: str,
     sentences. The first found is the body; the fullest name any source or the text gives it wins."""
     text = "".join(normalize("\n".join(body_lines)).split())
     m = _COMPILED_BY_RE.search(text)
-    compiled_by = _government_of_office(m.group(1), issuer_from_title(title)) if m else None
+    compiled_by = _government_of_office(m.group(1), issuer_from_title(title)) \
+        if m and not _RELATIVE_NAME_RE.match(m.group(1)) else None
     intro = head_text + "\n" + first_section[:600]
     subject = _YEAR_SUBJECT_RE.search("".join(normalize(first_section).split()))
     sources = [

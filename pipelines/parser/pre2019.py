@@ -41,17 +41,17 @@ def _row(label: list[str], unit: str | None, value: str | None) -> dict:
 
 
 def _grid_row(cells: list[str]) -> dict | None:
+    """label cell(s), unit cell, value cell: the value is the last cell, blank included (never 0)."""
     cells = [" ".join(c.split()) for c in cells]
-    values = [i for i, c in enumerate(cells) if c and is_value(c) and not c.strip() in UNITS]
-    units = [c for c in cells if normalize(c) in UNITS]
-    labels = []
+    units = [normalize(c) for c in cells if normalize(c) in UNITS]
+    labels: list[str] = []
     for c in cells:
         if c and not is_value(c) and normalize(c) not in UNITS and c not in labels:
-            labels.append(c)
+            labels.append(c)  # a label spanning columns repeats in the grid
     if not labels:
         return None
-    value = cells[values[-1]] if values else None
-    return _row(labels, normalize(units[0]) if units else None, value)
+    value = cells[-1] if is_value(cells[-1]) and cells[-1] not in labels else None
+    return _row(labels, units[0] if units else None, value)
 
 
 def parse_statistics(lines: list[Line], warnings: list[str]) -> dict | None:
@@ -64,7 +64,7 @@ def parse_statistics(lines: list[Line], warnings: list[str]) -> dict | None:
     unit: str | None = None
     for n, line in enumerate(lines[start:]):
         if line.cells is not None:
-            if not rows and any(_TABLE_START_RE.search(normalize(c)) for c in line.cells):
+            if not rows and _HEADER_RE.search(normalize(line.text)):
                 continue  # the header row
             row = _grid_row(line.cells)
             if row:

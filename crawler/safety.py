@@ -42,7 +42,9 @@ def refusal_reason(url: str) -> str | None:
         return f"address {ip} is private, loopback or link-local"
     if ";jsessionid=" in parts.path.lower():
         return "session id in the path (crawl trap)"
-    for key, _value in parse_qsl(parts.query, keep_blank_values=True):
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key.lower() == "sid" and value.isdigit() and len(value) <= 8:
+            continue  # a site id (gkmlpt's api/all/<col>?sid=757), not a session
         if _SESSION_KEYS.match(key):
             return f"session id parameter {key!r} (crawl trap)"
         if _CALENDAR_KEYS.match(key):

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from email.utils import format_datetime
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any
 
 from . import documents, synth
@@ -279,12 +280,28 @@ class Site:
             if key in self._responses:
                 raise ValueError(f"two pages at {key}")  # e.g. one docid reused in one folder
             self._responses[key] = _response(p)
+        # saved real pages replayed byte for byte at their real URLs; the rendered site fills in the rest
+        self.raw: dict[tuple[str, str], Response] = {}
+        for spec in data.get("raw_pages", []):
+            u = urlsplit(spec["url"])
+            body = (DATA_DIR / spec["file"]).read_bytes()
+            self.raw[(u.hostname, u.path + (f"?{u.query}" if u.query else ""))] = Response(
+                spec.get("status", 200), (("Content-Type", spec["content_type"]),), body)
+            if u.hostname not in self.hosts:
+                self.hosts.append(u.hostname)
         self._not_found = {h: self.family.render_not_found(self.model, self.aliases.get(h, h)) for h in self.hosts}
 
     # ---- serving
     def lookup(self, host: str, path: str, query: str = "") -> Response:
         """The response for a GET of http(s)://host/path?query on this site (200, 301 or 404)."""
         requested, host = host, self.aliases.get(host, host)
+        raw = self.raw.get((host, path + (f"?{query}" if query else "")))
+        if raw is not None:
+            return raw
+        if hasattr(self.family, "render_api"):  # list data a family serves by query (JSON, XML, ?pageNum=)
+            answer = self.family.render_api(self.model, host, path, query)
+            if answer is not None:
+                return Response(answer[0], (("Content-Type", answer[1]),), answer[2])
         if path == self.data["site"].get("search_path"):
             body = self.family.render_search(self.model, host, query)
             return Response(200, (("Content-Type", "text/html; charset=UTF-8"),), body)

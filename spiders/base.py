@@ -27,14 +27,15 @@ import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
+from parsel import Selector
 from scrapy.http import Response
 from scrapy.utils.url import url_is_from_any_domain
 
 from crawler.items import ReportPage
 from pipelines.parser import is_report_title
-from pipelines.parser.dates import find_date
-from spiders.cms import FAMILIES, CmsFamily, pager_urls, url_date
-from spiders.pages import ArticleKeys, has_report_body, is_attachment, page_selector
+from spiders.cms import (FAMILIES, CmsFamily, ListPage, fetchable, cdata_records, is_json, json_items,
+                         list_page_urls, parse_json, spa_api_url, url_date)
+from spiders.pages import ArticleKeys, has_report_body, is_attachment, list_date, page_selector, page_text
 
 SITES_DIR = Path(__file__).with_name("sites")
 
@@ -55,7 +56,7 @@ class PortalSpider(scrapy.Spider):
         cfg = self.site_config
         self.family: CmsFamily = FAMILIES[cfg["cms"]]
         self.allowed_domains = list(cfg["allowed_domains"])
-        self.issuer_link = re.compile(cfg["issuer_link"])
+        self.issuer_link = re.compile(cfg["issuer_link"]) if cfg.get("issuer_link") else None  # None: one issuer
         self.keys = ArticleKeys(cfg.get("article_key"), cfg.get("url_rewrites", []),
                                 urlsplit(cfg["start_urls"][0]).hostname or "")
         # article key -> (url, list title, list date) of every link to it, fetched when the lists are done
@@ -104,7 +105,7 @@ class PortalSpider(scrapy.Spider):
         box = self.site_config.get("hub_selector")
         for href in response.css(f"{box} a::attr(href)" if box else "a::attr(href)").getall():
             url = self._canonical(response.urljoin(href))
-            if not self.issuer_link.search(urlsplit(url).path):
+            if self.issuer_link is None or not self.issuer_link.search(urlsplit(url).path):
                 continue
             root = self._issuer_root(url)
             if root in roots:
@@ -123,26 +124,55 @@ class PortalSpider(scrapy.Spider):
 
     # --- columns and list pages --------------------------------------------------------------------
     def parse_column(self, response: Response, root: str | None) -> Iterator[scrapy.Request]:
-        sel = page_selector(response)
-        if sel is None:
-            return
-        for a in sel.css("a[href]"):
-            url = self._canonical(response.urljoin(a.attrib["href"]))
-            path = urlsplit(url).path
-            if self.family.article_url.search(path) or is_attachment(url):
-                title = _clean(a.attrib.get("title") or " ".join(a.css("::text").getall()))
-                if not url_is_from_any_domain(url, self.allowed_domains):
-                    self.crawler.stats.inc_value("xxgk/offsite_links")  # a mirror's copy, a sister site
-                elif not (is_report_title(title) or title.endswith(("...", "…"))):
-                    self.crawler.stats.inc_value("xxgk/list_items_skipped")
-                elif is_attachment(url):  # a list linking the PDF itself
-                    yield self._attachment_request(url, title, self._list_date(a), referer=response.url)
-                else:
-                    yield from self._article_request(url, title, self._list_date(a))
-            elif root and url.startswith(root) and self.family.list_url.search(path):
-                yield scrapy.Request(url, callback=self.parse_column, cb_kwargs={"root": root})
-        for url in pager_urls(self.family, sel.get(), response.url):
-            yield scrapy.Request(url, callback=self.parse_column, cb_kwargs={"root": root})
+        """One list page, whatever its form: HTML rows, Hanweb CDATA records, a JSON list answer, or a
+        JS list app's page; then every further list page the family's pagers imply."""
+        if is_json(response.body):
+            data = parse_json(response.body)
+            for item in json_items(self.family, data, response.url):
+                yield from self._list_item(item.url, item.title, item.date, response.url)
+            page = ListPage(response.url, data=data)
+        else:
+            html = page_text(response)
+            if html is None:
+                return
+            sel = Selector(text=html)
+            app_url = response.meta.get("xxgk_app_url")
+            if app_url:  # a JS list app opened for one column: its JSON list
+                api = spa_api_url(self.family, app_url, html)
+                if api:
+                    yield scrapy.Request(api, callback=self.parse_column, cb_kwargs={"root": root})
+            records = cdata_records(html)   # Hanweb rows hidden in <script type="text/xml"> / dataproxy XML
+            for s in (sel, Selector(text=records)) if records else (sel,):
+                for a in s.css("a[href]"):
+                    href = a.attrib["href"].strip()
+                    if not fetchable(href):
+                        continue   # javascript:, mailto:, # are never requested
+                    url = self._canonical(response.urljoin(href))
+                    path = urlsplit(url).path
+                    if self.family.article_url.search(path) or is_attachment(url):
+                        title = _clean(a.attrib.get("title") or " ".join(a.css("::text").getall()))
+                        yield from self._list_item(url, title, list_date(a), response.url)
+                    elif root and url.startswith(root) and self.family.list_url.search(path):
+                        yield scrapy.Request(url, callback=self.parse_column, cb_kwargs={"root": root})
+            page = ListPage(response.url, html=html, sel=sel)
+        for url in list_page_urls(self.family, page):
+            if not url_is_from_any_domain(url, self.allowed_domains):
+                continue
+            app = self.family.spa_link is not None and bool(self.family.spa_link.search(url))
+            yield scrapy.Request(url, callback=self.parse_column, cb_kwargs={"root": root},
+                                 meta={"xxgk_app_url": url} if app else {}, dont_filter=app)
+
+    def _list_item(self, url: str, title: str, date: str | None, list_url: str) -> Iterator[scrapy.Request]:
+        """A list row linking an article or an attachment: requested when its title may be a report's."""
+        title = _clean(title)
+        if not url_is_from_any_domain(url, self.allowed_domains):
+            self.crawler.stats.inc_value("xxgk/offsite_links")  # a mirror's copy, a sister site
+        elif not (is_report_title(title) or title.endswith(("...", "…"))):
+            self.crawler.stats.inc_value("xxgk/list_items_skipped")
+        elif is_attachment(url):  # a list linking the PDF itself
+            yield self._attachment_request(url, title, date, referer=list_url)
+        elif self.family.article_url.search(urlsplit(url).path):
+            yield from self._article_request(self._canonical(url), title, date)
 
     def _canonical(self, url: str) -> str:
         url = url.split("#", 1)[0]
@@ -171,11 +201,6 @@ class PortalSpider(scrapy.Spider):
             self.crawler.engine.crawl(scrapy.Request(url, callback=self.parse_article,
                                                      cb_kwargs={"list_title": title, "list_date": list_date}))
         raise DontCloseSpider
-
-    @staticmethod
-    def _list_date(a: Any) -> str | None:
-        found = find_date(" ".join(a.xpath("ancestor::li[1]//text()").getall()))
-        return found.isoformat() if found else None
 
     # --- report pages ------------------------------------------------------------------------------
     def parse_article(self, response: Response, list_title: str | None,

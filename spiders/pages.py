@@ -11,13 +11,15 @@ from scrapy.http import Response, TextResponse
 
 from pipelines.parser.decode import DecodeError, charset_from_content_type, decode_bytes
 from pipelines.parser.document import parse_html_page
+from pipelines.parser.dates import find_date
 from pipelines.parser.sections import find_sections
 
 ATTACHMENT_RE = re.compile(r"\.(?:pdf|docx?|wps)$", re.I)
 
 
-def page_selector(response: Response) -> Selector | None:
-    """The page as a selector, decoded the way the pipelines decode it (UTF-8, declared, meta, GB18030).
+def page_text(response: Response) -> str | None:
+    """The page's text, decoded the way the pipelines decode it (UTF-8, declared, meta, GB18030); None for
+    a binary body.
 
     Scrapy falls back to cp1252 for a GBK page that declares no charset (or only in a malformed meta),
     which turns every title into mojibake and the page into a "non-report"."""
@@ -27,8 +29,14 @@ def page_selector(response: Response) -> Selector | None:
     try:
         text, _ = decode_bytes(response.body, charset_from_content_type(content_type))
     except DecodeError:
-        return response.selector
-    return Selector(text=text)
+        return response.text
+    return text
+
+
+def page_selector(response: Response) -> Selector | None:
+    """The page as a selector, decoded as ``page_text`` decodes it."""
+    text = page_text(response)
+    return None if text is None else Selector(text=text)
 
 
 def is_attachment(url: str) -> bool:
@@ -68,3 +76,27 @@ class ArticleKeys:
 
     def choose(self, urls: Iterable[str]) -> str:
         return min(urls, key=lambda u: (urlsplit(u).hostname != self.preferred_host, len(u), u))
+
+
+# The row a list link sits in, nearest first: an <li>, a table row, a <dd>/<dt> (its <dd> siblings hold the
+# date in dl lists), a one-link <dl>, then the link's parent (a <span> beside it). Rows holding other links
+# are not read: a neighbour's date is worse than none.
+_ROW_XPATHS = (
+    "ancestor::li[1]",
+    "ancestor::tr[1][count(.//a[@href]) = 1]",
+    "ancestor::dd[1][count(.//a[@href]) = 1]",
+    "ancestor::dt[1]/following-sibling::dd[1][not(.//a)]",
+    "ancestor::dl[1][count(.//a[@href]) = 1]",
+    "parent::*[count(.//a[@href]) = 1]",
+    "parent::*[count(.//a[@href]) = 1]/following-sibling::*[1][not(.//a)]",
+)
+
+
+def list_date(a: Selector) -> str | None:
+    """The date a list shows beside a link (li, table row, dl/dd, span), as YYYY-MM-DD, or None."""
+    for xpath in _ROW_XPATHS:
+        for row in a.xpath(xpath):
+            found = find_date(" ".join(row.xpath(".//text()").getall()))
+            if found:
+                return found.isoformat()
+    return None

@@ -20,6 +20,10 @@ FAMILIES = {
     "thinkphp": "replica.families.thinkphp",
     "ucap": "replica.families.ucap",
     "numeric": "replica.families.numeric",
+    "hanweb": "replica.families.hanweb",
+    "vsb": "replica.families.vsb",
+    "gkmlpt": "replica.families.gkmlpt",
+    "trsapi": "replica.families.trsapi",
 }
 
 

@@ -93,6 +93,19 @@ def link_host_urls(model: SiteModel, a: Article) -> list[str]:
     return [f"{model.data.get('scheme', 'http')}://{host}{a.url_path}"] if host else []
 
 
+def plain_pager(page: int, pages: int, href, numbers: bool = True) -> list[str]:
+    """Plain page links as server-rendered lists print them: 首页 上一页 [1 2 …] 下一页 尾页."""
+    nav = [f'<a href="{href(1)}">首页</a>']
+    if page > 1:
+        nav.append(f'<a href="{href(page - 1)}">上一页</a>')
+    if numbers:
+        nav += [f'<a href="{href(k)}">{k}</a>' if k != page else f"<b>{k}</b>" for k in range(1, pages + 1)]
+    if page < pages:
+        nav.append(f'<a href="{href(page + 1)}">下一页</a>')
+    nav.append(f'<a href="{href(pages)}">尾页</a>')
+    return nav
+
+
 def pages_needed(n_items: int, size: int) -> int:
     return max(1, -(-n_items // size))
 
@@ -129,11 +142,14 @@ class FamilyRenderer:
         return self.list_path(ch, 1) if ch.kind == "list" else self.channel_path(ch)
 
     # ---- markup (family-specific)
+    chrome_classes = ("header", "logo", "main")          # class names of the header, logo and main boxes
+
     def chrome(self, host_key: str, main: str) -> str:
         """The page around the main box: header with the logo and the navigation, then the footer."""
         h = self.m.hosts[host_key]
-        return (f'<div class="header"><div class="logo">{esc(h["header"])}</div>{self.nav(host_key)}</div>\n'
-                f'<div class="main">\n{main}\n</div>\n{self.footer()}')
+        head, logo, box = self.chrome_classes
+        return (f'<div class="{head}"><div class="{logo}">{esc(h["header"])}</div>{self.nav(host_key)}</div>\n'
+                f'<div class="{box}">\n{main}\n</div>\n{self.footer()}')
 
     def list_page(self, ch: Channel, page: int, pages: int, items: list[Article]) -> Page:
         raise NotImplementedError
@@ -273,3 +289,10 @@ class FamilyRenderer:
 def short(title: str, n: int = 28) -> str:
     """List templates cut long titles; the full one stays in the title attribute."""
     return title if len(title) <= n else title[:n] + "..."
+
+
+def script_pages(host: str, paths: list[str]) -> list[Page]:
+    """Stand-ins for the family's scripts a page loads (so a link walk finds no broken link)."""
+    return [Page(host=host, path=p, body=b"/* xxgk-replica: synthetic stand-in script */\n",
+                 content_type="application/javascript; charset=utf-8", kind="asset", last_modified=ASSET_TIME)
+            for p in paths]

@@ -35,6 +35,7 @@ alternates = link_host_urls
 
 
 class Liaoning(FamilyRenderer):
+    chrome_classes = ("top", "logo", "container")
     ext = "html"
     site_metas_on_pages = True
     crumb_html = '<div class="location">您的位置:{}</div>'
@@ -42,11 +43,6 @@ class Liaoning(FamilyRenderer):
 
     def list_path(self, ch: Channel, page: int) -> str:
         return ch.path + ("glist.html" if page == 1 else f"glist_{page}.html")
-
-    def chrome(self, host_key: str, main: str) -> str:
-        h = self.m.hosts[host_key]
-        return (f'<div class="top"><div class="logo">{esc(h["header"])}</div>{self.nav(host_key)}</div>\n'
-                f'<div class="container">\n{main}\n</div>\n{self.footer()}')
 
     def list_page(self, ch: Channel, page: int, pages: int, items: list[Article]) -> Page:
         lis = "".join(f'<li><a href="{esc(self.article_url(ch.host, a))}" target="_blank" title="{esc(a.title)}">'

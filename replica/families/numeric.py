@@ -9,7 +9,7 @@ page links is assumed. A column may be a legacy GBK section (channel ``encoding:
 from __future__ import annotations
 
 from . import Article, Channel, Page, SiteModel
-from .common import FamilyRenderer, esc, not_found_page
+from .common import FamilyRenderer, esc, not_found_page, plain_pager
 
 INDEX = "index.html"
 
@@ -28,13 +28,7 @@ class Numeric(FamilyRenderer):
         lis = "".join(f'<li><a href="{esc(self.article_url(ch.host, a))}" target="_blank" title="{esc(a.title)}">'
                       f'{esc(a.title)}</a><span>[{a.shown}]</span></li>\n' for a in items)
         name = lambda k: self.list_path(ch, k).rsplit("/", 1)[1]  # noqa: E731
-        nav = [f'<a href="{name(1)}">首页</a>']
-        if page > 1:
-            nav.append(f'<a href="{name(page - 1)}">上一页</a>')
-        nav += [f'<a href="{name(k)}">{k}</a>' if k != page else f"<b>{k}</b>" for k in range(1, pages + 1)]
-        if page < pages:
-            nav.append(f'<a href="{name(page + 1)}">下一页</a>')
-        nav.append(f'<a href="{name(pages)}">尾页</a>')
+        nav = plain_pager(page, pages, name)
         main = (self.crumb_html.format(self.crumbs(ch)) + f'\n<div class="list-title">{esc(ch.name)}</div>\n'
                 f'<ul class="list">\n{lis}</ul>\n<div class="pagination">{" ".join(nav)}</div>')
         return self.page(ch.host, self.list_path(ch, page), "list", self.page_title(ch.name), main,

@@ -1,6 +1,6 @@
 """TRS WCM (拓尔思) family: page chrome, list pagination and detail layout of 集约化 county platforms.
 
-Modelled on the real pages in tests/data/html (Ordos list page, Shanxi detail page) and on
+Modelled on the real pages in replica/data/raw (Ordos list page, Shanxi detail page; replayed by raw_pages) and on
 portals.md §1/§7.1: directory URLs serving ``index.<ext>``, pages ``index_<k>.<ext>`` announced only
 by ``createPageHTML(N, cur, "index", "<ext>")``, articles at ``./YYYYMM/tYYYYMMDD_<docid>.<ext>``,
 the 政府网站发展指引 metas, ``table.affairs-detail-head``, ``div.pos a.CurrChnlCls`` breadcrumbs and

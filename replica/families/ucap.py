@@ -42,15 +42,11 @@ def article_path(data: dict, ch: Channel, a: Article) -> str:
 
 
 class Ucap(FamilyRenderer):
+    chrome_classes = ("head", "logo", "content-wrap")
     ext = "shtml"
     index = INDEX
     site_metas_on_pages = True
     title_format = "{name}_{county}人民政府网"
-
-    def chrome(self, host_key: str, main: str) -> str:
-        h = self.m.hosts[host_key]
-        return (f'<div class="head"><div class="logo">{esc(h["header"])}</div>{self.nav(host_key)}</div>\n'
-                f'<div class="content-wrap">\n{main}\n</div>\n{self.footer()}')
 
     def list_path(self, ch: Channel, page: int) -> str:
         return ch.path + ("common_list.shtml" if page == 1 else f"common_list_{page}.shtml")

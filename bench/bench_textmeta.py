@@ -33,6 +33,7 @@ def corpus() -> list[tuple[str, str, bytes | str, dict]]:
         truth["headings"] = [s["heading"] for s in truth["sections"]]
         text = (ROOT / "replica/data/seeds" / f"{seed.stem}.txt").read_text(encoding="utf-8")
         cases.append(("one-line text (seeds)", seed.stem, one_line(text), truth))
+        cases.append(("text without spaces (seeds)", seed.stem, "".join(text.split()), truth))
     for path in sorted((ROOT / "tests/data/textmeta").iterdir()):
         if path.suffix not in (".txt", ".html"):
             continue
@@ -60,22 +61,25 @@ def cells(table: dict | None) -> list:
     return out
 
 
-def score(parsed: dict | None, truth: dict) -> tuple[int, int, int, int]:
-    """(fields right, fields, cells right, cells): META + the heading list; table cells and statistics rows."""
+def score(parsed: dict | None, truth: dict) -> tuple[int, int, int, int, int]:
+    """(fields right, fields, cells right, cells, cells wrong): META + the heading list; table cells and
+    statistics rows. A wrong cell holds a number where the truth has another (or none): worse than null."""
     fields = list(META) + ["headings"]
     got = {} if parsed is None else dict(parsed, headings=[s["heading"] for s in parsed["sections"]])
     right = sum(1 for f in fields if f in got and got[f] == truth[f])
-    want, have = [], set()
+    want, have, wrong = [], set(), 0
     for table in ("table2", "table3", "table4"):
         if table in truth:
             want += [(table, c) for c in cells(truth[table])]
             have |= {(table, c) for c in cells(got.get(table))}
+            expected = dict(cells(truth[table]))
+            wrong += sum(1 for place, v in cells(got.get(table)) if v is not None and expected.get(place) != v)
     if "statistics" in truth:
         want += [("statistics", tuple(r)) for r in truth["statistics"]]
         rows = (got.get("table_pre2019") or {}).get("rows", [])
         have |= {("statistics", (r["label"], r["unit"], r["value"], r["raw"])) for r in rows}
     good = sum(1 for w in want if w in have)
-    return right, len(fields), good, len(want)
+    return right, len(fields), good, len(want), wrong
 
 
 def main() -> None:
@@ -100,19 +104,20 @@ def main() -> None:
             parse()
             rounds.append(time.perf_counter() - t0)
         times.setdefault(kind.split(":")[0], []).append(statistics.median(rounds))
-        totals = by_class.setdefault(kind, [0, 0, 0, 0, 0, 0])
-        r, f, g, c = score(parsed, truth)
+        totals = by_class.setdefault(kind, [0, 0, 0, 0, 0, 0, 0])
+        r, f, g, c, w = score(parsed, truth)
         totals[0] += r; totals[1] += f; totals[2] += g; totals[3] += c
-        totals[4] += 1; totals[5] += parsed is None
+        totals[4] += 1; totals[5] += parsed is None; totals[6] += w
     print(f"parser from {args.parser_root}")
-    print(f"{'class':34} {'reports':>7} {'rejected':>8} {'fields right':>14} {'cells/rows right':>18}")
+    print(f"{'class':34} {'reports':>7} {'rejected':>8} {'fields right':>14} {'cells/rows right':>18} "
+          f"{'cells wrong':>11}")
     all_f = [0, 0]
-    for kind, (r, f, g, c, n, rejected) in by_class.items():
+    for kind, (r, f, g, c, n, rejected, w) in by_class.items():
         all_f[0] += r; all_f[1] += f
-        print(f"{kind:34} {n:7d} {rejected:8d} {r:6d} / {f:<5d} {g:8d} / {c:<6d}")
+        print(f"{kind:34} {n:7d} {rejected:8d} {r:6d} / {f:<5d} {g:8d} / {c:<6d} {w:11d}")
     print(f"{'all':34} {'':7} {'':8} {all_f[0]:6d} / {all_f[1]:<5d}")
     for kind, ts in times.items():
-        print(f"parse time, {kind:25} {statistics.median(ts) * 1000:7.2f} ms/report (median over {len(ts)} reports)")
+        print(f"parse time, {kind:28} {statistics.median(ts) * 1000:7.2f} ms/report (median over {len(ts)} reports)")
 
 
 if __name__ == "__main__":

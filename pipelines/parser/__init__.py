@@ -15,7 +15,7 @@ from .documents import DocumentError, document_text, is_document
 from .header import header_fields
 from .meta import find_issuer, find_published, find_report_year, find_title, title_from_header
 from .pre2019 import is_pre2019, parse_statistics
-from .sections import Section, find_sections, split_inline
+from .sections import Section, find_sections, space_unspaced, split_inline
 from .tables import detect_template, parse_table2, parse_table3, parse_table4
 from .titles import is_report_title
 
@@ -119,6 +119,9 @@ def _build(source_lines: list[Line], page: Page) -> dict:
     table2_lines = _region(lines, by_number.get(2), sections)
     table3_lines = _region(lines, by_number.get(3), sections)
     table4_lines = _region(lines, by_number.get(4), sections)
+    if inline:  # tables 3 and 4 have identities to split run-together numbers by; table 2 has none
+        table3_lines = [space_unspaced(l) for l in table3_lines]
+        table4_lines = [space_unspaced(l) for l in table4_lines]
     table3 = parse_table3(table3_lines, warnings) if table3_lines else None
     template = detect_template(table2_lines, table3)
     table2 = parse_table2(table2_lines, template, warnings) if table2_lines else None

@@ -26,7 +26,9 @@ _ANY_DATE_LABEL = r"[\u4e00-\u9fff]{1,4}(?:日期|时间)"
 # Two-character labels are often padded to the width of four (名　　称, 文　　号).
 _LABEL_ALT = "|".join(r"\s*".join(label) for label in sorted(FIELD_LABELS, key=len, reverse=True))
 # A label followed by a colon anywhere, or a whole cell/line that is only a label.
-_COLON_LABEL_RE = re.compile(r"[【\[]?(" + _LABEL_ALT + "|" + _ANY_DATE_LABEL + r")[】\]]?\s*[:：]\s*")
+# A label is followed by a colon, or (a date label) directly by the date: "发布时间 2024-01-22".
+_COLON_LABEL_RE = re.compile(r"[【\[]?(" + _LABEL_ALT + "|" + _ANY_DATE_LABEL + r")[】\]]?"
+                             r"(?:\s*[:：]\s*|\s*(?=(?:19|20)\d{2}\s*[-年./]\s*\d))")
 _BARE_LABEL_RE = re.compile(r"^(?:【|\[)?(" + _LABEL_ALT + "|" + _ANY_DATE_LABEL + r")(?:】|\])?\s*[:：]?$")
 
 

@@ -18,11 +18,14 @@ _PERIOD_RE = re.compile(r"至\s*((?:19|20)\d{2})\s*年\s*12\s*月\s*31\s*日")
 _PERIOD_START_RE = re.compile(r"统计(?:期限|时限|区间|时间|期)?.{0,8}?((?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日")
 _YEAR_RE = re.compile(r"((?:19|20)\d{2})")
 _BREADCRUMB_SEP = r"[>›»]"
+_CLOSING_NOTE_RE = re.compile(r"^[（(【\[][^）)】\]]{1,20}[）)】\]]$")
+# Page furniture that runs into the title when a page's text lost its spaces.
+_CHROME_RE = re.compile(r"搜索|位置|排序|首页|匹配度|当前|导航|登录|注册|无障碍|繁体|简体|关闭|打印|字号|分享")
 _BREADCRUMB_RE = re.compile(r"[>›»]|当前位置|您的位置|所在位置|现在的位置")
 _TITLE_YEAR_RE = re.compile(r"(?:关于)?\s*(?:19|20)\d{2}\s*年?度?")
 _NAME = r"([\u4e00-\u9fff（）()]{2,40}?)"
 _REPORT_WORDS = r"(?:政府信息公开|政务信息公开|政务公开|信息公开)"
-_PUBLISHES_RE = re.compile(r"现(?:予以|予)?公布(?:的)?" + _NAME + r"(?:(?:19|20)\d{2}年度?)?" + _REPORT_WORDS +
+_PUBLISHES_RE = re.compile(r"[现特](?:向社会)?(?:予以|予)?[公发]布(?:的)?" + _NAME + r"(?:(?:19|20)\d{2}年度?)?" + _REPORT_WORDS +
                            r"|现将" + _NAME.replace("(", "(?P<n2>", 1) + r"(?:(?:19|20)\d{2}年度?)?" + _REPORT_WORDS +
                            r"[^。，,]{0,16}?报告(?:予以)?公布")
 # "市政府办公室", "县政府": a body named relative to the reader, not by its name.
@@ -64,17 +67,19 @@ def title_in_line(text: str) -> str | None:
     """The title inside a line that also holds other words ("泽州县人民政府 搜索 … X2024年…报告 发布时间: …").
 
     It ends with the report words (and a bracketed note right after them); it starts at the token
-    holding them, taken further left only over the pieces a title is printed in ("官坡镇人民政府 2024 年…").
-    Of several, the first that names a year."""
+    holding them (after any earlier report words), taken further left only over the pieces a title is
+    printed in ("官坡镇人民政府 2024 年…"). Of several, the first that names a year."""
     found = []
+    previous_end = 0
     for span in report_phrase_spans(text):
-        title = _title_ending_at(text, span)
+        title = _title_ending_at(text, span, previous_end)
+        previous_end = span[1]
         if title and is_report_title(title):
             found.append(title)
     return next((t for t in found if _YEAR_RE.search(t)), found[0] if found else None)
 
 
-def _title_ending_at(text: str, span: tuple[int, int]) -> str | None:
+def _title_ending_at(text: str, span: tuple[int, int], not_before: int) -> str | None:
     end = span[1]
     bracket = re.match(r"\s*[（(][^（）()]{1,12}[)）]", text[end:])
     if bracket:
@@ -89,15 +94,25 @@ def _title_ending_at(text: str, span: tuple[int, int]) -> str | None:
         if not (re.match(r"^(?:[0-9０-９]|年|度|关于)", piece) or re.fullmatch(r"(?:19|20)\d{2}年?度?", previous)):
             break
         i -= 1
-    title = re.split(r"[:：|]", text[tokens[i][0]:end])[-1].strip()
+    title = re.split(r"[:：|]", text[max(tokens[i][0], not_before):end])[-1].strip()
     if re.search(r"[，,。；;《》“”「」]", title):
         return None  # the report named inside a sentence or in quotes is a mention, not a title
+    if _CHROME_RE.search(title[:span[0]]):
+        return None  # page furniture ran into it (a text without spaces): no title rather than a wrong one
     return title or None
+
+
+def _closing_lines(lines: list[str], n: int) -> list[str]:
+    """The last n lines of the document, without a closing note in brackets ("（此件公开发布）")."""
+    tail = [l.strip() for l in lines if l.strip()]
+    while tail and _CLOSING_NOTE_RE.match(tail[-1]):
+        tail.pop()
+    return tail[-n:]
 
 
 def issuer_from_signature(lines: list[str]) -> str | None:
     """'泽州县人民政府' above '2025年2月5日' at the end of the document (or both on one line)."""
-    tail = [l.strip() for l in lines if l.strip()][-6:]
+    tail = _closing_lines(lines, 6)
     for i in range(len(tail) - 1, -1, -1):
         text = "".join(normalize(tail[i]).split())
         if is_date_line(text) and i > 0:
@@ -266,8 +281,7 @@ def published_from_header(pairs: list[tuple[str, str]]) -> date | None:
 
 
 def published_from_signature(body_lines: list[str]) -> date | None:
-    tail = [l for l in body_lines if l.strip()][-4:]
-    for line in reversed(tail):
+    for line in reversed(_closing_lines(body_lines, 4)):
         if is_date_line(line):
             return find_date(line)
         m = re.search(r"((?:19|20)\d{2}年\d{1,2}月\d{1,2}日|[〇零○一二三四五六七八九]{4}年[一二三四五六七八九十]{1,3}月[一二三四五六七八九十]{1,3}日)$",

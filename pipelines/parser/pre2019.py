@@ -26,13 +26,14 @@ _ENUM_RE = re.compile(r"^(?:[一二三四五六七八九十]+[、.．]|[（(][�
 
 
 def is_pre2019(text: str, report_year: int | None, new_tables: bool) -> bool:
-    """Old format: no 2019/2021 table, and either the old format's own words or a report year before 2019."""
-    if new_tables:
+    """Old format: no 2019/2021 table, and a report year before 2019 or, when the year is unknown, the
+    old format's own words. A report of 2019 or later is never old-format, whatever words it uses."""
+    if new_tables or (report_year is not None and report_year >= 2019):
         return False
     plain = "".join(normalize(text).split())
     if _NEW_FORMAT_RE.search(plain):
         return False
-    return bool(_MARKERS_RE.search(plain)) or (report_year is not None and report_year <= 2018)
+    return report_year is not None or bool(_MARKERS_RE.search(plain))
 
 
 def _row(label: list[str], unit: str | None, value: str | None) -> dict:

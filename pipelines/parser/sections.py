@@ -80,9 +80,10 @@ def find_sections(lines: list[Line], pre2019: bool = False) -> list[Section]:
 
 # A heading inside a line whose line breaks were lost: the numeral after a non-letter (start, space,
 # punctuation, a table's last digit), then the heading's words up to a word headings end with.
-_INLINE_HEADING_RE = re.compile(
-    r"(?<![\u4e00-\u9fff])[一二三四五六七八九]\s*[、.,，]\s*[\u4e00-\u9fff、（）()“”\"]{0,38}?"
-    r"(?:情况|事项|措施|概述|概况|问题|工作|办法)")
+_HEADING_WORDS = r"[一二三四五六七八九]\s*[、.,，]\s*[\u4e00-\u9fff、（）()“”\"]{0,38}?(?:情况|事项|措施|概述|概况|问题|工作|办法)"
+_INLINE_HEADING_RE = re.compile(r"(?<![\u4e00-\u9fff])" + _HEADING_WORDS)
+# A text that lost every space: a heading may follow a letter ("…年度报告一、总体情况").
+_UNSPACED_HEADING_RE = re.compile(_HEADING_WORDS)
 _STRONG_ENDS = ("情况", "事项", "措施", "概述", "概况")
 _SIGNATURE_TAIL_RE = re.compile(
     r"(?:^|(?<=[\s。；;！!）)]))([\u4e00-\u9fff（）()]{2,30}(?:人民政府|办事处|委员会|局|镇|乡|街道|政府|办公室))\s*"
@@ -95,7 +96,8 @@ def _inline_heading_spans(text: str, expected: int, pre2019: bool) -> list[tuple
     pos = 0
     while True:
         best = None
-        for m in _INLINE_HEADING_RE.finditer(text, pos):
+        regex = _INLINE_HEADING_RE if re.search(r"\s", text) else _UNSPACED_HEADING_RE
+        for m in regex.finditer(text, pos):
             # the shortest reading that ends in a strong word, else the shortest that ends in any
             start = m.start()
             run = re.match(r"[一二三四五六七八九]\s*[、.,，]\s*[\u4e00-\u9fff、（）()“”\"]{2,40}", text[start:])
@@ -141,3 +143,16 @@ def split_inline(lines: list[Line], pre2019: bool = False) -> list[Line]:
             head = out[-1].text[:m.start(1)].strip()
             out[-1:] = ([Line(head)] if head else []) + [Line(m.group(1)), Line(m.group(2))]
     return out
+
+
+# In a text without any space, a table's labels and numbers touch: "数量700000070二、上年结转…0000000".
+_LETTER_DIGIT_RE = re.compile(r"(?<=[\u4e00-\u9fff）)])(?=\d)|(?<=\d)(?=[\u4e00-\u9fff（(])|(?<=\d)(?=\d[.．、][\u4e00-\u9fff])")
+
+
+def space_unspaced(line: Line) -> Line:
+    """A table line that lost every space, with spaces put back between labels and numbers, so that
+    each row's numbers form one run for the identity-checked splitting ("…秘密00000002.其他" → "…秘密 0000000
+    2.其他": the item number 2. belongs to the next label). Lines with spaces or cells are left alone."""
+    if line.cells is not None or re.search(r"\s", line.text):
+        return line
+    return Line(_LETTER_DIGIT_RE.sub(" ", line.text))

@@ -15,7 +15,8 @@ def cell_rows(parsed: Any, version_id: int) -> list[dict[str, Any]]:
     """One dict per cell: table_name, row_key, column_key, value (float|None), raw (str|None)."""
     if not isinstance(parsed, dict):
         return []
-    rows = _table2(parsed.get("table2")) + _table3(parsed.get("table3")) + _table4(parsed.get("table4"))
+    rows = _table2(parsed.get("table2")) + _table3(parsed.get("table3")) + _table4(parsed.get("table4")) \
+        + _table_pre2019(parsed.get("table_pre2019"))
     for row in rows:
         row["version_id"] = version_id
     return rows
@@ -96,6 +97,16 @@ def _table4(table: Any) -> list[dict[str, Any]]:
     for group in groups:
         out.extend(_list_cells("table4", group, TABLE4_COLUMNS, table.get(group), raw.get(group)))
     return out
+
+
+def _table_pre2019(table: Any) -> list[dict[str, Any]]:
+    """The old format's statistics rows: row_key "NN label" (NN its place, labels repeat), column_key its unit."""
+    rows = table.get("rows") if isinstance(table, dict) else None
+    if not isinstance(rows, list):
+        return []
+    return [_cell("table_pre2019", f"{i + 1:02d} {row.get('label') or ''}", row.get("unit") or "", row.get("value"),
+                  row.get("raw"))
+            for i, row in enumerate(rows) if isinstance(row, dict)]
 
 
 def _list_cells(table: str, row: str, columns: list[str], values: Any, raws: Any) -> list[dict[str, Any]]:

@@ -174,7 +174,7 @@ class CellRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("report_versions.id"))
-    table_name: Mapped[str] = mapped_column(String)  # table2 | table3 | table4
+    table_name: Mapped[str] = mapped_column(String)  # table2 | table3 | table4 | table_pre2019
     row_key: Mapped[str] = mapped_column(String)
     column_key: Mapped[str] = mapped_column(String)
     value: Mapped[float | None] = mapped_column(Float)

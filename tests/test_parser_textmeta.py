@@ -218,3 +218,33 @@ def test_seed_without_any_space_never_puts_a_number_in_the_wrong_cell(seed):
         assert any("partial" in w and "ambiguous" in w for w in parsed["warnings"])
         assert parsed["table3"]["rows"]["new_received"] == [70, 0, 0, 0, 0, 0, 70]
         assert parsed["title"] is None   # site furniture ran into it: no title rather than a wrong one
+
+
+def test_pre2019_statistics_stored_as_cells(db_url):
+    """The old table reaches the archive's long-form cells (and so the cells export), row by row."""
+    import hashlib
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select
+
+    from storage import Archive, Capture, ReportData
+    from storage.models import CellRow
+
+    body = (DATA / "pre2019_2017_county.txt").read_bytes()
+    parsed = parse_report(body)
+    with Archive(db_url) as archive:
+        archive.store(
+            Capture(url="http://www.qinghe.gov.cn/2018/t20180328_1.html", site="qinghe.gov.cn", spider="t",
+                    status=200, headers={}, body=body, fetched_at=datetime(2018, 3, 28, tzinfo=timezone.utc),
+                    content_type="text/plain; charset=utf-8"),
+            ReportData(content_hash=hashlib.sha256(body).hexdigest(), title=parsed["title"], issuer=parsed["issuer"],
+                       report_year=parsed["report_year"], published=None, template=parsed["template"],
+                       text=body.decode(), parsed=parsed))
+        with archive._reader() as s:
+            cells = {(c.row_key, c.column_key): (c.value, c.raw) for c in s.scalars(select(CellRow))
+                     if c.table_name == "table_pre2019"}
+    assert len(cells) == 65
+    assert cells["02 （一）主动公开政府信息数（不同渠道和方式公开相同信息计1条）", "条"] == (2316.0, "2316")
+    assert cells["01 一、主动公开情况", ""] == (None, "——")
+    assert cells["61 （四）政府信息公开专项经费（不包括用于政府公报编辑管理及政府网站建设维护等方面的经费）", "万元"] == (5.5, "5.5")
+    assert cells["65 （三）接受培训人员数", "人次"] == (85.0, "85")

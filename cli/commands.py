@@ -87,30 +87,80 @@ def outcome(rc: int, run: dict | None, started: float) -> tuple[int, str]:
     return EXIT_OK, f"finished; {counts}"
 
 
-def crawl_one(spider: str, args: argparse.Namespace, log_dir: Path) -> int:
-    import fcntl
+def crawl_portals_child(spiders: list[str], *, database: str | None, replica: str | None, log_dir: Path,
+                        at_once: int | None = None, time_limit: float | None = None,
+                        extra_settings: list[str] = (), quiet: bool = True) -> dict[str, tuple[int, str]]:
+    """Crawl `spiders` in ONE child process (crawler/multicrawl.py), several at a time; per portal
+    (exit status, summary line) as `outcome` gives them, printed as each portal ends."""
+    from crawler.multicrawl import DONE_PREFIX, EXIT_LOCKED
 
-    lock_path = log_dir.parent / "locks" / f"{spider}.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.seek(0)
-            print(f"{spider}: another run holds {lock_path} (pid {lock.read().strip() or '?'}); not started",
-                  file=sys.stderr)
-            return EXIT_LOCKED
-        lock.seek(0)
-        lock.truncate()
-        lock.write(str(os.getpid()))
-        lock.flush()
-        log_file = log_dir / f"{spider}.log"
-        started = time.time()
-        rc = run_crawl(spider, database=args.database, replica=args.replica, log_file=log_file,
-                       progress=not args.quiet)
-        code, summary = outcome(rc, run_summary(args.database, spider), started)
-        print(f"{spider}: {summary}; log {log_file}")
-        return code
+    env = dict(os.environ)
+    if database:
+        env["XXGK_DATABASE_URL"] = database
+    if replica:
+        env["XXGK_REPLICA_PROXY"] = replica
+    env.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    cmd = [sys.executable, "-m", "crawler.multicrawl", *spiders, "--log-dir", str(log_dir),
+           "--lock-dir", str(log_dir.parent / "locks")]
+    if at_once:
+        cmd += ["--at-once", str(at_once)]
+    if time_limit is not None:
+        cmd += ["--time-limit", str(time_limit)]
+    for setting in extra_settings:
+        cmd += ["-s", setting]
+    started = time.time()
+    child = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
+    results: dict[str, tuple[int, str]] = {}
+    archive = _archive(database)
+    stop_progress = threading.Event()
+    if not quiet:
+        threading.Thread(target=_show_progress_many, args=(stop_progress, database, results, len(spiders)),
+                         daemon=True).start()
+    try:
+        for line in child.stdout:
+            if not line.startswith(DONE_PREFIX):
+                sys.stdout.write(line)
+                continue
+            done = json.loads(line[len(DONE_PREFIX):])
+            spider, status = done["portal"], done["status"]
+            if status == EXIT_LOCKED:
+                results[spider] = (EXIT_LOCKED, "")
+                continue
+            results[spider] = _report(archive, spider, status, done["started"], log_dir)
+        rc = child.wait()
+        for spider in spiders:   # a crawl process that died takes its unfinished portals with it
+            if spider not in results:
+                results[spider] = _report(archive, spider, rc or EXIT_FAILED, started, log_dir)
+    finally:
+        stop_progress.set()
+        archive.close()
+    return results
+
+
+def _report(archive, spider: str, status: int, started: float, log_dir: Path) -> tuple[int, str]:
+    runs = archive.runs(spider)
+    code, summary = outcome(status, runs[-1] if runs else None, started)
+    print(f"{spider}: {summary}; log {log_dir / f'{spider}.log'}", flush=True)
+    return code, summary
+
+
+def _show_progress_many(stop: threading.Event, database: str | None, results: dict, total: int) -> None:
+    archive = _archive(database)
+    last = None
+    try:
+        while not stop.wait(2.0):
+            state = (len(results), archive.report_count())
+            if state != last:
+                print(f"  {state[0]} of {total} portals done, {state[1]} reports in the archive…",
+                      file=sys.stderr, flush=True)
+                last = state
+    finally:
+        archive.close()
+
+
+def worst(codes: list[int]) -> int:
+    """The exit status of a crawl of several portals: the worst of theirs (failures before partial ones)."""
+    return max(codes, key=lambda c: (c != EXIT_OK, c in (EXIT_FAILED, EXIT_NOTHING), c), default=EXIT_OK)
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
@@ -124,8 +174,14 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         print(f"xxgk crawl: unknown spider(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}",
               file=sys.stderr)
         return EXIT_USAGE
-    codes = [crawl_one(spider, args, Path(args.log_dir)) for spider in spiders]
-    return max(codes, key=lambda c: (c != EXIT_OK, c in (EXIT_FAILED, EXIT_NOTHING), c))
+    bad = [s for s in args.set if "=" not in s]
+    if bad:
+        print(f"xxgk crawl: --set takes NAME=VALUE, not {bad[0]!r}", file=sys.stderr)
+        return EXIT_USAGE
+    results = crawl_portals_child(list(dict.fromkeys(spiders)), database=args.database, replica=args.replica,
+                                  log_dir=Path(args.log_dir), at_once=args.portals_at_once,
+                                  time_limit=args.time_limit, extra_settings=args.set, quiet=args.quiet)
+    return worst([code for code, _ in results.values()])
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -159,9 +215,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_replica_serve(args: argparse.Namespace) -> int:
     from replica.faults import FaultPlan
-    from replica.server import serve_forever
+    from replica.server import parse_latency, serve_forever
+    from replica.synthetic import synthetic_portals
 
-    serve_forever(port=args.port, verbose=not args.quiet, faults=FaultPlan.parse(args.faults) if args.faults else None)
+    try:
+        latency = parse_latency(args.latency) if args.latency else 0.0
+        portals = synthetic_portals(args.synthetic, args.seed, reports_per_portal=args.reports_per_portal) \
+            if args.synthetic else []
+    except ValueError as exc:
+        print(f"xxgk replica serve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    serve_forever(port=args.port, verbose=not args.quiet, faults=FaultPlan.parse(args.faults) if args.faults else None,
+                  synthetic=portals, latency=latency, sites_dir=Path(args.sites_dir) if portals else None)
     return 0
 
 
@@ -214,15 +279,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--port", type=int, default=8118)
     s.add_argument("--quiet", action="store_true")
     s.add_argument("--faults", metavar="SPEC", help="fault mode, seeded: 'seed=7,rate=0.3,persist=2,kinds=http_503+reset'")
+    s.add_argument("--synthetic", type=int, default=0, metavar="N",
+                   help="also serve N generated portals (every CMS family, real county host names; replica/synthetic.py)")
+    s.add_argument("--seed", type=int, default=0, help="which N portals (default 0): the same seed, the same portals")
+    s.add_argument("--reports-per-portal", type=int, metavar="K", help="keep at most K reports per synthetic portal")
+    s.add_argument("--sites-dir", default="data/synthetic/sites",
+                   help="write the synthetic portals' spider site files here (default data/synthetic/sites)")
+    s.add_argument("--latency", metavar="TIME", help="answer every request after this long, e.g. 150ms")
     s.set_defaults(func=cmd_replica_serve)
 
-    p = with_db(sub.add_parser("crawl", help="crawl portals into the archive (one `scrapy crawl` per spider)"))
+    p = with_db(sub.add_parser("crawl", help="crawl portals into the archive (all in one process, several at a time)"))
     p.add_argument("spiders", nargs="*")
     p.add_argument("--all", action="store_true", help="every spider")
     p.add_argument("--replica", help="crawl the replica at this proxy URL instead of the real portals")
     p.add_argument("--log-dir", default="data/logs",
                    help="each spider's log goes to DIR/<spider>.log; locks to DIR/../locks (default data/logs)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--portals-at-once", type=int, metavar="N",
+                   help="portals crawled at a time in the one crawl process (default $XXGK_CONCURRENT_PORTALS or 16)")
+    p.add_argument("--time-limit", type=float, metavar="SECONDS",
+                   help="close a portal's crawl after this long (default $XXGK_PORTAL_TIME_LIMIT or 4 h)")
+    p.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="a Scrapy setting for every portal's crawl, as `scrapy crawl -s`")
     p.set_defaults(func=cmd_crawl)
 
     views_cli.register(sub, with_db)  # export, coverage, checks, show, browse (cli/views.py)

@@ -14,10 +14,11 @@ REPLICA_SETTINGS = {
 
 
 class ReplicaMode:
-    """Politeness off, only when crawling the local replica (XXGK_REPLICA_PROXY is set)."""
+    """Politeness off, only when crawling the local replica (XXGK_REPLICA_PROXY is set) and not asked to
+    keep it (XXGK_REPLICA_POLITE: a crawl of the replica as polite as a real one, for scale tests)."""
 
     def update_settings(self, settings: BaseSettings) -> None:
-        if not settings.get("XXGK_REPLICA_PROXY"):
+        if not settings.get("XXGK_REPLICA_PROXY") or settings.getbool("XXGK_REPLICA_POLITE"):
             return
         # At the priority the proxy was given with (project settings or -s), so these beat the polite
         # defaults in settings.py while an explicit `-s DOWNLOAD_DELAY=…` still wins.

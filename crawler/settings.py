@@ -29,6 +29,11 @@ DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
 DEPTH_LIMIT = 16   # the deepest real path (home → … → list page k → report) is about 8
 
+# `xxgk crawl` runs its portals in one process (crawler/multicrawl.py): this many at a time, each
+# closed after this many seconds (then given 2 × DOWNLOAD_TIMEOUT + 30 s for what is in flight).
+XXGK_CONCURRENT_PORTALS = int(os.environ.get("XXGK_CONCURRENT_PORTALS", "16"))
+XXGK_PORTAL_TIME_LIMIT = float(os.environ.get("XXGK_PORTAL_TIME_LIMIT", str(4 * 3600)))
+
 TELNETCONSOLE_ENABLED = False
 EXTENSIONS = {"scrapy.extensions.remote_control.RemoteControl": None}  # no listening port of ours
 LOG_LEVEL = os.environ.get("XXGK_LOG_LEVEL", "INFO")
@@ -40,6 +45,8 @@ XXGK_DATABASE_URL = os.environ.get("XXGK_DATABASE_URL")
 XXGK_RECHECK_DAYS = float(os.environ.get("XXGK_RECHECK_DAYS", "7"))
 # The one setting that points a crawl at the local portal replica (`xxgk replica serve`).
 XXGK_REPLICA_PROXY = os.environ.get("XXGK_REPLICA_PROXY")
+# Keep the polite defaults even against the replica (crawler/addons.py), e.g. for scale tests with latency.
+XXGK_REPLICA_POLITE = os.environ.get("XXGK_REPLICA_POLITE", "0").lower() in {"1", "true", "yes", "on"}
 # WARC 1.1 copies of every fetch (crawler/warc.py), on unless XXGK_WARC_ENABLED=0.
 XXGK_WARC_ENABLED = os.environ.get("XXGK_WARC_ENABLED", "1").lower() not in {"0", "false", "no", "off"}
 XXGK_WARC_DIR = os.environ.get("XXGK_WARC_DIR", "data/warc")
@@ -55,6 +62,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.incremental.RedirectLimitRecorder": 610,      # above RedirectMiddleware (600)
     "crawler.middlewares.ReplicaProxyMiddleware": 740,     # before HttpProxyMiddleware (750)
     "crawler.warc.WarcRecorder": 950,  # nearest the downloader: every response as received, every header sent
+    "crawler.hostslots.HostSlotMiddleware": 990,           # one politeness slot per host for all portals in the process
 }
 ITEM_PIPELINES = {
     "pipelines.decode.DecodePipeline": 100,

@@ -14,6 +14,7 @@ traffic leaves loopback. It listens on 127.0.0.1 only.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import socket
@@ -22,17 +23,22 @@ import sys
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import trustme
 
 from .faults import WAF_200_BODY, WAF_521_BODY, FaultPlan
 from .site import Response, Site, load_site, replica_sites
+from .synthetic import SyntheticPortal
 
 DEFAULT_PORT = 8118
 PROXY_ENV = "XXGK_REPLICA_PROXY"
+STATS_HOST = "xxgk-replica.internal"   # GET http://xxgk-replica.internal/ through the proxy: ReplicaServer.stats()
+BUILT_SITES_KEPT = 256                 # synthetic sites built on first request, the least recently used dropped
 
 
 class _Server(ThreadingHTTPServer):
@@ -130,6 +136,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, head: bool, method_ok: bool = True) -> None:
         owner = self.server.owner
         scheme, host, path, query = self._target()
+        if host == STATS_HOST:   # the replica's own record, for tests and benchmarks in another process
+            self._send_bytes(200, json.dumps(owner.stats()).encode(), "application/json")
+            return
+        owner.begin(host)
+        try:
+            if owner.latency:
+                time.sleep(owner.latency)   # a server and a network that take their time
+            self._answer(owner, scheme, host, path, query, head, method_ok)
+        finally:
+            owner.end(host)
+
+    def _answer(self, owner: "ReplicaServer", scheme: str, host: str, path: str, query: str, head: bool,
+                method_ok: bool) -> None:
         site = owner.site_for(host)
         if site is None:
             owner.record(self.command, scheme, host, path, 403)
@@ -210,9 +229,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             time.sleep(0.1)
 
-    def _send_bytes(self, status: int, body: bytes) -> None:
+    def _send_bytes(self, status: int, body: bytes, content_type: str = "text/html; charset=utf-8") -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -252,13 +271,25 @@ class ReplicaServer:
     """The replica proxy: ``with ReplicaServer() as srv: ... srv.proxy_url ...``."""
 
     def __init__(self, port: int = 0, sites: list[str] | None = None, verbose: bool = False,
-                 faults: FaultPlan | None = None):
+                 faults: FaultPlan | None = None, synthetic: list[SyntheticPortal] = (), latency: float = 0.0):
         self.requested_port = port
         self.verbose = verbose
-        self.sites: list[Site] = [load_site(n) for n in (sites or replica_sites())]
+        self.sites: list[Site] = [load_site(n) for n in (sites if sites is not None else replica_sites())]
         self._by_host = {h: s for s in self.sites for h in s.hosts}
+        # synthetic portals (replica/synthetic.py) are built when first asked for: 1,000 of them built
+        # up front would take minutes and gigabytes
+        self.synthetic = list(synthetic)
+        self._synthetic_by_host = {h: p for p in self.synthetic for h in p.hosts}
+        clash = set(self._synthetic_by_host) & set(self._by_host)
+        if clash:
+            raise ValueError(f"synthetic portals on replica hosts: {sorted(clash)[:5]}")
+        self._built: OrderedDict[str, Site] = OrderedDict()
+        self._building: dict[str, threading.Lock] = {}
+        self.latency = latency
+        self._in_flight: dict[str, int] = {}
+        self._max_in_flight: dict[str, int] = {}
         self.ca = trustme.CA()
-        self._cert = self.ca.issue_cert(*sorted(self._by_host))
+        self._cert = self.ca.issue_cert(*sorted(set(self._by_host) | set(self._synthetic_by_host)))
         self.ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self._cert.configure_cert(self.ssl_context)
         self.ca_pem_path: str | None = None
@@ -311,7 +342,7 @@ class ReplicaServer:
 
     @property
     def hosts(self) -> list[str]:
-        return sorted(self._by_host)
+        return sorted(set(self._by_host) | set(self._synthetic_by_host))
 
     def override(self, url: str, response: Response) -> None:
         """Serve `response` at `url` from now on (an edited or deleted report), on this server only."""
@@ -319,7 +350,47 @@ class ReplicaServer:
         self.overrides[(parts.hostname, parts.path)] = response
 
     def site_for(self, host: str) -> Site | None:
-        return self._by_host.get(host)
+        site = self._by_host.get(host)
+        if site is not None or host not in self._synthetic_by_host:
+            return site
+        portal = self._synthetic_by_host[host]
+        with self._lock:
+            site = self._built.get(portal.name)
+            if site is not None:
+                self._built.move_to_end(portal.name)
+                return site
+            building = self._building.setdefault(portal.name, threading.Lock())
+        with building:   # one build per portal, other portals' requests go on meanwhile
+            with self._lock:
+                site = self._built.get(portal.name)
+            if site is None:
+                site = portal.site()
+                with self._lock:
+                    self._built[portal.name] = site
+                    while len(self._built) > BUILT_SITES_KEPT:
+                        self._built.popitem(last=False)
+        return site
+
+    # ---- concurrency record: how many requests each host had in flight at once, at most
+    def begin(self, host: str) -> None:
+        with self._lock:
+            n = self._in_flight[host] = self._in_flight.get(host, 0) + 1
+            if n > self._max_in_flight.get(host, 0):
+                self._max_in_flight[host] = n
+
+    def end(self, host: str) -> None:
+        with self._lock:
+            self._in_flight[host] -= 1
+
+    def max_in_flight(self) -> dict[str, int]:
+        """host -> the most requests it had in flight at once since the start (or clear_requests)."""
+        with self._lock:
+            return dict(self._max_in_flight)
+
+    def stats(self) -> dict:
+        with self._lock:
+            return {"max_in_flight": dict(self._max_in_flight), "requests": len(self._log),
+                    "synthetic_portals": len(self.synthetic), "latency": self.latency}
 
     # ---- request log (what a crawler fetched; e.g. assert it never touched /was5/)
     def record(self, method: str, scheme: str, host: str, path: str, status: int) -> None:
@@ -335,20 +406,50 @@ class ReplicaServer:
     def clear_requests(self) -> None:
         with self._lock:
             self._log.clear()
+            self._max_in_flight = {h: n for h, n in self._in_flight.items() if n}
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def serve_forever(port: int = DEFAULT_PORT, verbose: bool = True, faults: FaultPlan | None = None) -> None:
+def parse_latency(text: str) -> float:
+    """'150ms', '0.15s' or '0.15' (seconds) -> seconds."""
+    t = text.strip().lower()
+    try:
+        if t.endswith("ms"):
+            value = float(t[:-2]) / 1000
+        else:
+            value = float(t.removesuffix("s"))
+    except ValueError:
+        raise ValueError(f"latency {text!r}: give it as 150ms, 0.15s or 0.15") from None
+    if value < 0:
+        raise ValueError(f"latency {text!r} is negative")
+    return value
+
+
+def serve_forever(port: int = DEFAULT_PORT, verbose: bool = True, faults: FaultPlan | None = None,
+                  synthetic: list[SyntheticPortal] = (), latency: float = 0.0,
+                  sites_dir: Path | None = None) -> None:
     """Run the replica proxy in the foreground (``xxgk replica serve``) until Ctrl-C."""
-    with ReplicaServer(port=port, verbose=verbose, faults=faults) as srv:
+    with ReplicaServer(port=port, verbose=verbose, faults=faults, synthetic=synthetic, latency=latency) as srv:
         if faults:
             print(f"fault mode: {faults}")
         print(f"xxgk replica proxy on {srv.proxy_url}")
-        print(f"  replica hosts: {', '.join(srv.hosts)}")
+        if synthetic:
+            print(f"  {len(synthetic)} synthetic portals ({', '.join(sorted({p.family for p in synthetic}))}), "
+                  f"e.g. {', '.join(p.name for p in synthetic[:3])}")
+            if sites_dir is not None:
+                sites_dir.mkdir(parents=True, exist_ok=True)
+                for portal in synthetic:
+                    portal.write_spider_file(sites_dir)
+                print(f"  their spider site files: {sites_dir}; crawl them with:")
+                print(f"    XXGK_SITES_DIR={sites_dir} xxgk crawl --all --replica {srv.proxy_url}")
+        print(f"  replica hosts: {', '.join(srv.hosts[:40])}{' …' if len(srv.hosts) > 40 else ''}")
+        if latency:
+            print(f"  latency: {latency * 1000:.0f} ms per request")
         print(f"  CA certificate (https via CONNECT): {srv.ca_pem_path}")
+        print(f"  concurrency record: curl -x {srv.proxy_url} http://{STATS_HOST}/")
         print("  point the crawler at it with:")
         print(f"    export {PROXY_ENV}={srv.proxy_url}")
         print(f"  or try: curl -x {srv.proxy_url} http://xxgk.zezhou.gov.cn/xzf/zfxxgknb/")

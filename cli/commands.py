@@ -109,7 +109,7 @@ def crawl_portals_child(spiders: list[str], *, database: str | None, replica: st
     for setting in extra_settings:
         cmd += ["-s", setting]
     started = time.time()
-    child = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True, preexec_fn=die_with_parent)
     results: dict[str, tuple[int, str]] = {}
     archive = _archive(database)
     stop_progress = threading.Event()

@@ -248,3 +248,40 @@ def test_pre2019_statistics_stored_as_cells(db_url):
     assert cells["01 一、主动公开情况", ""] == (None, "——")
     assert cells["61 （四）政府信息公开专项经费（不包括用于政府公报编辑管理及政府网站建设维护等方面的经费）", "万元"] == (5.5, "5.5")
     assert cells["65 （三）接受培训人员数", "人次"] == (85.0, "85")
+
+
+@pytest.mark.parametrize("seed", ["000", "001", "002", "003", "004"])
+def test_seed_with_some_line_breaks_lost_parses_to_its_truth(seed):
+    """Between kept lines and one line: each line break becomes a space with probability p (seeded)."""
+    import random
+
+    lines = [l for l in (SEEDS / f"{seed}.txt").read_text(encoding="utf-8").splitlines() if l.strip()]
+    truth = json.loads((SEED_TRUTH / f"{seed}.json").read_text(encoding="utf-8"))
+    for trial in range(20):
+        rng = random.Random(trial)
+        p = (0.2, 0.5, 0.8)[trial % 3]
+        text = lines[0] + "".join((" " if rng.random() < p else "\n") + l for l in lines[1:])
+        parsed = parse_report(text)
+        for field in META + ("table2", "table3", "table4"):
+            assert parsed[field] == truth[field], (seed, trial, field)
+        assert [s["number"] for s in parsed["sections"]] == [s["number"] for s in truth["sections"]], (seed, trial)
+
+
+def test_pre2019_row_with_two_numbers_keeps_neither():
+    text = ("清河县2016年政府信息公开工作年度报告\n一、概述\n2016年，全县推进公开。\n二、主动公开政府信息情况\n无。\n"
+            "附表：政府信息公开情况统计表\n统计指标 单位 统计数\n（一）主动公开政府信息数 条 2316 1980\n（二）收到申请数 件 23\n")
+    parsed = parse_report(text)
+    rows = [[r["label"], r["unit"], r["value"], r["raw"]] for r in parsed["table_pre2019"]["rows"]]
+    assert rows == [["（一）主动公开政府信息数", "条", None, None], ["（二）收到申请数", "件", 23, "23"]]
+    assert any("主动公开政府信息数" in w and "null" in w for w in parsed["warnings"])
+    html = ("<html><body><h1>清河县2016年政府信息公开工作年度报告</h1><div class='content'><p>一、概述</p><p>无。</p>"
+            "<p>附表：政府信息公开情况统计表</p><table><tr><td>指标</td><td>单位</td><td>2016年</td><td>2015年</td></tr>"
+            "<tr><td>主动公开政府信息数</td><td>条</td><td>2316</td><td>1980</td></tr>"
+            "<tr><td>收到申请数</td><td>件</td><td>23</td><td></td></tr></table></div></body></html>")
+    parsed = parse_report(html.encode(), filename="x.html")
+    rows = [[r["label"], r["unit"], r["value"], r["raw"]] for r in parsed["table_pre2019"]["rows"]]
+    assert rows[1:] == [["主动公开政府信息数", "条", None, None], ["收到申请数", "件", 23, "23"]]
+    assert parsed["template"] == "pre2019"
+    html = html.replace("<td>23</td><td></td>", "<td></td><td>7</td>")   # 本年 blank, 上年 7: never 7
+    rows = parse_report(html.encode(), filename="x.html")["table_pre2019"]["rows"]
+    assert [rows[-1]["value"], rows[-1]["raw"]] == [None, None]

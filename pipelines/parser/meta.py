@@ -43,7 +43,9 @@ _DIVISION_PREFIX_RE = re.compile(r"(?:[\u4e00-\u9fff]{1,8}?(?:省|自治区|市|
 
 def find_title(candidates: list[str], *, inline: bool = False) -> str | None:
     """The first candidate that is a report title. With `inline` (a text whose lines ran together),
-    a candidate may hold the title among other words: the title is cut out of it."""
+    a candidate may hold the title among other words: the title is cut out of it, and one that names
+    a year is preferred (a breadcrumb's last item, "乡镇街道信息公开工作年度报告", names the column)."""
+    found = []
     for candidate in candidates:
         for text in candidate.split("|"):  # a nav bar or a header row: each cell on its own
             text = text.strip()
@@ -51,9 +53,13 @@ def find_title(candidates: list[str], *, inline: bool = False) -> str | None:
                 text = title_in_line(re.split(_BREADCRUMB_SEP, text)[-1]) or ""
             elif _BREADCRUMB_RE.search(text):
                 continue
+            elif " " in text and _CHROME_RE.search(text):  # "匹配度 排序 泽州县人民政府2024年…报告"
+                text = title_in_line(text) or ""
             if text and len(text) <= 80 and is_report_title(text) and _names_something(text):
-                return text
-    return None
+                if not inline:
+                    return text
+                found.append(text)
+    return next((t for t in found if _YEAR_RE.search(t)), found[0] if found else None)
 
 
 def _names_something(title: str) -> bool:

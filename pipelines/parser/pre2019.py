@@ -41,8 +41,9 @@ def _row(label: list[str], unit: str | None, value: str | None) -> dict:
     return {"label": "".join(label), "unit": unit, "value": number, "raw": value}
 
 
-def _grid_row(cells: list[str]) -> dict | None:
-    """label cell(s), unit cell, value cell: the value is the last cell, blank included (never 0)."""
+def _grid_row(cells: list[str], warnings: list[str]) -> dict | None:
+    """label cell(s), unit cell, value cell: the value is the last cell, blank included (never 0).
+    A row with several numbers (本年 and 上年 columns, or a shifted row) keeps none of them."""
     cells = [" ".join(c.split()) for c in cells]
     units = [normalize(c) for c in cells if normalize(c) in UNITS]
     labels: list[str] = []
@@ -51,8 +52,16 @@ def _grid_row(cells: list[str]) -> dict | None:
             labels.append(c)  # a label spanning columns repeats in the grid
     if not labels:
         return None
-    value = cells[-1] if is_value(cells[-1]) and cells[-1] not in labels else None
-    return _row(labels, units[0] if units else None, value)
+    unit_at = next((i for i, c in enumerate(cells) if normalize(c) in UNITS), None)
+    after = cells[unit_at + 1:] if unit_at is not None else cells[-1:]
+    after = [c for c in after if c not in labels]
+    if not after or not is_value(after[0]):
+        return _row(labels, units[0] if units else None, None)
+    if any(c for c in after[1:]):  # more than one value column (本年 and 上年?): which is which is not certain
+        warnings.append(f"table_pre2019: row {''.join(labels)[:20]} has {len(after)} value cells where one was "
+                        f"expected; left null")
+        return _row(labels, units[0] if units else None, None)
+    return _row(labels, units[0] if units else None, after[0])
 
 
 def parse_statistics(lines: list[Line], warnings: list[str]) -> dict | None:
@@ -61,13 +70,14 @@ def parse_statistics(lines: list[Line], warnings: list[str]) -> dict | None:
     if start is None:
         return None
     rows: list[dict] = []
+    headings: set[int] = set()   # rows read from text with no value: group headings, or words after the table
     label: list[str] = []
     unit: str | None = None
     for n, line in enumerate(lines[start:]):
         if line.cells is not None:
             if not rows and _HEADER_RE.search(normalize(line.text)):
                 continue  # the header row
-            row = _grid_row(line.cells)
+            row = _grid_row(line.cells, warnings)
             if row:
                 rows.append(row)
             continue
@@ -84,18 +94,29 @@ def parse_statistics(lines: list[Line], warnings: list[str]) -> dict | None:
             if t in UNITS and label:
                 unit = t
             elif is_value(t):
-                if label:  # a value with no label before it is the rest of a row already read (—— ——)
+                if label:
                     rows.append(_row(label, unit, token))
                     label, unit = [], None
+                elif parse_value(t)[0] is not None and rows:
+                    # a second number after a row (本年 and 上年 columns?): which one is the row's is
+                    # not certain, so the row keeps none
+                    if rows[-1]["value"] is not None or rows[-1]["raw"] is not None:
+                        warnings.append(f"table_pre2019: row {rows[-1]['label'][:20]} is followed by more "
+                                        f"numbers ({token}); left null")
+                    rows[-1].update(value=None, raw=None)
+                # else: a mark repeated in the unit column (—— ——) of a row already read
             else:
                 if _ENUM_RE.match(t) and label:
                     rows.append(_row(label, unit, None))  # a group heading: no value of its own
+                    headings.add(len(rows) - 1)
                     label, unit = [], None
                 label.append(token)
         if label and n + 1 < len(lines) - start:
             rows.append(_row(label, unit, None))  # a line of its own without a value: a group heading
+            headings.add(len(rows) - 1)
             label, unit = [], None
-    while rows and rows[-1]["raw"] is None:  # words after the table (the signature) are not rows
+    while rows and len(rows) - 1 in headings:  # words after the table (the signature) are not rows
+        headings.discard(len(rows) - 1)
         rows.pop()
     if not rows:
         return None

@@ -123,8 +123,8 @@ def split_inline(lines: list[Line], pre2019: bool = False) -> list[Line]:
     out: list[Line] = []
     expected = 1
     for line in lines:
-        if line.cells is not None or len(line.text) <= MAX_HEADING_CHARS:
-            number = heading_number(line.text, expected, pre2019) if line.cells is None else None
+        number = heading_number(line.text, expected, pre2019) if line.cells is None else None
+        if line.cells is not None or number:
             expected = number + 1 if number else expected
             out.append(line)
             continue

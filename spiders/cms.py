@@ -12,6 +12,7 @@ Pager kinds (the functions in ``PAGERS``; each maps one list page to the further
 ``dataproxy``       Hanweb JCMS: CDATA records in ``<script type="text/xml">``, further groups from
                     ``/module/web/jpage/dataproxy.jsp?startrecord=&endrecord=&perpage=``
 ``vsb_down``        博达 VSB: ``list.htm``, then ``list/N-1.htm`` … ``list/1.htm`` (numbered down from the total)
+``ucap_search``     Ucap list filled from the site search's JSON: ``/search/<uuid>?page=1&_isJson=true…``
 ``gkmlpt``          Guangdong gkmlpt: ``/gkmlpt/index#<col>`` SPA, JSON ``/gkmlpt/api/all/<col>?page=&sid=``
 ``json_pages``      any JSON list answer (gkmlpt, trsapi, Ucap search): pages 2…⌈total/size⌉ of its ``page=``
 ``next_links``      plain 下一页 / 下页 / 尾页 / 末页 links
@@ -93,7 +94,7 @@ FAMILIES: dict[str, CmsFamily] = {
         list_url=re.compile(r"/c\d+/(?:common_list(?:_\d+)?\.s?html?)?$"),
         pager=re.compile(r"createPageHTML\(\s*['\"][\w-]+['\"]\s*,\s*(\d+)\s*,\s*\d+\s*,\s*['\"](\w+)['\"]\s*,\s*['\"](\w+)['\"]"),
         page_url="{stem}_{n}.{ext}",
-        pagers=("createPageHTML", "json_pages"),
+        pagers=("createPageHTML", "ucap_search", "json_pages"),
         markers=(r"UCAPCONTENT", r"UCAPTITLE", r"common_list(?:_\d+)?\.shtml", r"_isJson=true"),
         json_list=JsonList(items="data.results", url="url", title="title", date="publishedTimeStr", total="data.total"),
     ),
@@ -324,6 +325,15 @@ def _vsb_down(family: CmsFamily, page: ListPage) -> Iterator[str]:
         yield f"{base}{k}.htm"
 
 
+_UCAP_SEARCH = re.compile(r"""['"](/search/[0-9a-f]{32}\?[^'"<>\s]*_isJson=true[^'"<>\s]*)['"]""")
+
+
+def _ucap_search(family: CmsFamily, page: ListPage) -> Iterator[str]:
+    """A Ucap list filled by a script from the site search's JSON (``/search/<uuid>?…&_isJson=true``)."""
+    for m in _UCAP_SEARCH.finditer(page.html):
+        yield urljoin(page.url, m.group(1))
+
+
 def _spa(family: CmsFamily, page: ListPage) -> Iterator[str]:
     """A link into a JS list app (gkmlpt index#<col>): the app page, told which column it is for."""
     if family.spa_link is None or page.sel is None:
@@ -426,6 +436,7 @@ PAGERS: dict[str, Callable[[CmsFamily, ListPage], Iterator[str]]] = {
     "trsapi": _trsapi,
     "dataproxy": _dataproxy,
     "vsb_down": _vsb_down,
+    "ucap_search": _ucap_search,
     "gkmlpt": _spa,
     "json_pages": _json_pages,
     "next_links": _next_links,

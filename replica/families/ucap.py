@@ -6,10 +6,18 @@ Lists ``/<site>/c<id>/common_list.shtml`` then ``common_list_2.shtml`` …, the 
 ``/<site>/c<id>/<YYYYMM>/<32 hex>.shtml`` with the 指引 metas, the 索引号/发布机构/发布日期 header table,
 ``<UCAPTITLE>`` and ``<UCAPCONTENT>`` inside ``#zoomcon``. Landing pages of non-list channels
 (``c<id>/index.shtml``) are assumed.
+
+A channel with ``search_uuid`` is the JSON variant (克拉玛依, portals.md §4): its ``common_list.shtml`` is an
+empty box filled by a script from the site search, ``/search/<uuid>?page=&_pageSize=&_isJson=true…``,
+answering ``{"data": {"results": [{title, url, publishedTimeStr, channelCodeName, channelName}],
+"channelId", "total", "page", "pageSize"}}`` (``total``/``page``/``pageSize`` assumed).
 """
 from __future__ import annotations
 
+import json
 import random
+import re
+from urllib.parse import parse_qs
 
 from . import Article, Channel, Page, SiteModel
 from .common import FamilyRenderer, esc, not_found_page
@@ -51,6 +59,37 @@ class Ucap(FamilyRenderer):
     def list_path(self, ch: Channel, page: int) -> str:
         return ch.path + ("common_list.shtml" if page == 1 else f"common_list_{page}.shtml")
 
+    def search_url(self, ch: Channel) -> str:
+        return (f"/search/{ch.extra['search_uuid']}?page=1&_pageSize={self.size}&_isAgg=true&_isJson=true"
+                f"&_template=index&_rangeTimeGte=&_channelName=")
+
+    def list_pages(self, ch: Channel) -> list[Page]:
+        if "search_uuid" not in ch.extra:
+            return super().list_pages(ch)
+        script = (f'<script type="text/javascript">var searchUrl = "{self.search_url(ch)}";\n'
+                  '$.getJSON(searchUrl, function (res) { renderList("#list", res.data); });</script>')
+        main = (f'<div class="crumb">当前位置：{self.crumbs(ch)}</div>\n'
+                f'<div class="pageList listContent infoList"><h3>{esc(ch.name)}</h3><ul id="list"></ul></div>\n'
+                f'<div id="page_div"></div>{script}')
+        return [self.page(ch.host, self.list_path(ch, 1), "list", self.page_title(ch.name), main,
+                          metas=[("ColumnName", ch.name)])]
+
+    def search(self, host: str, uuid: str, query: str) -> tuple[int, str, bytes] | None:
+        ch = next((c for c in self.m.channels.values() if c.extra.get("search_uuid") == uuid
+                   and self.hostname(c.host) == host), None)
+        if ch is None:
+            return None
+        q = {k: v[0] for k, v in parse_qs(query).items()}
+        page = int(q["page"]) if q.get("page", "1").isdigit() else 1
+        size = int(q["_pageSize"]) if q.get("_pageSize", "").isdigit() and int(q["_pageSize"]) > 0 else self.size
+        items = self.m.articles_in(ch.host, ch.path)
+        code = ch.path.rstrip("/").rsplit("/", 1)[1]
+        results = [{"title": a.title, "url": f"{self.d.get('scheme', 'http')}://{host}{a.path(self.ext)}",
+                    "publishedTimeStr": f"{a.shown} {a.time}:00", "channelCodeName": code, "channelName": ch.name}
+                   for a in items[(page - 1) * size:page * size]]
+        out = {"data": {"results": results, "channelId": uuid, "total": len(items), "page": page, "pageSize": size}}
+        return 200, "application/json;charset=UTF-8", json.dumps(out, ensure_ascii=False).encode("utf-8")
+
     def list_page(self, ch: Channel, page: int, pages: int, items: list[Article]) -> Page:
         total = len(self.m.articles_in(ch.host, ch.path))
         lis = "".join(f'<li><h4><a href="{esc(self.article_url(ch.host, a))}" target="_blank" title="{esc(a.title)}">'
@@ -85,6 +124,11 @@ class Ucap(FamilyRenderer):
 
 def build_pages(model: SiteModel) -> list[Page]:
     return Ucap(model).pages()
+
+
+def render_api(model: SiteModel, host: str, path: str, query: str) -> tuple[int, str, bytes] | None:
+    m = re.fullmatch(r"/search/([0-9a-f]{32})", path)
+    return Ucap(model).search(host, m.group(1), query) if m else None
 
 
 def render_not_found(model: SiteModel, host: str) -> bytes:

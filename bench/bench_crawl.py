@@ -1,7 +1,11 @@
 """Crawl speed: the whole replica crawled with politeness off, beside `scrapy bench` on the same machine.
 
 Prints pages/s (crawl time as Scrapy measures it, and wall time with process start-up), CPU seconds
-per page and peak memory of the crawl process, the same for `scrapy bench`, and the ratio.
+per page and peak memory of the crawl process (its document workers included), the same for `scrapy
+bench`, and the ratio; the crawl runs with the document pool (the default) and with XXGK_POOL_SIZE=0
+(every step on the reactor, as before the pool), interleaved with `scrapy bench` in the same run.
+CPU per report page is what the document steps and the store cost per report (measured by the crawl
+itself: the xxgk/cpu/* stats), beside trafilatura's own time on the same pages.
 Loopback only: the replica is a local proxy and `scrapy bench` serves itself on localhost.
 """
 from __future__ import annotations
@@ -44,13 +48,17 @@ def run(cmd: list[str], env: dict, cwd: Path = ROOT) -> dict:
     stats = _stats_from_log(proc.stderr)
     pages = stats.get("response_received_count") or stats.get("downloader/response_count")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    step_cpu = {k.split("/", 2)[2]: v for k, v in stats.items() if k.startswith("xxgk/cpu/")}
     return {"pages": pages, "elapsed": stats.get("elapsed_time_seconds"), "wall": wall, "cpu": cpu,
-            "rss_mib": after.ru_maxrss / 1024, "items": stats.get("item_scraped_count", 0)}
+            "rss_mib": after.ru_maxrss / 1024, "items": stats.get("item_scraped_count", 0), "steps": step_cpu}
 
 
-def crawl_replica(proxy: str) -> dict:
+def crawl_replica(proxy: str, pool_size: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, XXGK_REPLICA_PROXY=proxy, XXGK_DATABASE_URL=f"sqlite:///{tmp}/bench.sqlite")
+        env = dict(os.environ, XXGK_REPLICA_PROXY=proxy, XXGK_DATABASE_URL=f"sqlite:///{tmp}/bench.sqlite",
+                   XXGK_WARC_DIR=f"{tmp}/warc")
+        if pool_size is not None:
+            env["XXGK_POOL_SIZE"] = pool_size
         return run([sys.executable, "-m", "scrapy", "crawl", "zezhou", "-s", "LOG_LEVEL=INFO"], env)
 
 
@@ -63,28 +71,36 @@ def scrapy_bench() -> dict:
 
 
 def main() -> None:
-    crawls, benches = [], []
+    pooled, inline, benches = [], [], []
     with ReplicaServer() as replica:
-        for _ in range(RUNS):
-            crawls.append(crawl_replica(replica.proxy_url))
-    for _ in range(RUNS):
-        benches.append(scrapy_bench())
+        for _ in range(RUNS):  # interleaved, so load on the machine hits all three alike
+            pooled.append(crawl_replica(replica.proxy_url))
+            inline.append(crawl_replica(replica.proxy_url, "0"))
+            benches.append(scrapy_bench())
 
     def med(rows: list[dict], key) -> float:
         return statistics.median(key(r) for r in rows)
 
-    c_rate = med(crawls, lambda r: r["pages"] / r["elapsed"])
-    c_wall = med(crawls, lambda r: r["pages"] / r["wall"])
     b_rate = med(benches, lambda r: r["pages"] / r["elapsed"])
-    print(f"replica crawl (zezhou, politeness off, {RUNS} runs, median): {crawls[0]['pages']} pages, "
-          f"{crawls[0]['items']} report pages archived")
-    print(f"  {c_rate:6.1f} pages/s in crawl time, {c_wall:6.1f} pages/s wall incl. process start-up")
-    print(f"  {med(crawls, lambda r: r['cpu'] / r['pages']) * 1000:6.1f} ms CPU per page "
-          f"(decode, trafilatura, parse, hash, store included)")
-    print(f"  peak RSS {max(r['rss_mib'] for r in crawls):6.0f} MiB")
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     print(f"scrapy bench (same machine, {RUNS} runs, median): {b_rate:6.1f} pages/s, "
           f"{med(benches, lambda r: r['cpu'] / r['pages']) * 1000:6.1f} ms CPU per page")
-    print(f"ratio replica crawl / scrapy bench: {c_rate / b_rate:.2f}")
+    for label, crawls in (("document pool (XXGK_POOL_SIZE default)", pooled), ("no pool (XXGK_POOL_SIZE=0)", inline)):
+        c_rate = med(crawls, lambda r: r["pages"] / r["elapsed"])
+        print(f"replica crawl, {label}: zezhou, politeness off, {RUNS} runs, median: {crawls[0]['pages']} pages, "
+              f"{crawls[0]['items']} report pages archived")
+        print(f"  {c_rate:6.1f} pages/s in crawl time, {med(crawls, lambda r: r['pages'] / r['wall']):6.1f} "
+              f"pages/s wall incl. process start-up; ratio to scrapy bench {c_rate / b_rate:.2f}")
+        print(f"  {med(crawls, lambda r: r['cpu'] / r['pages']) * 1000:6.1f} ms CPU per page, all processes, "
+              f"start-up included; peak RSS {max(r['rss_mib'] for r in crawls):6.0f} MiB")
+        per_report = {step: med(crawls, lambda r: r["steps"].get(step, 0.0) / r["items"]) * 1000
+                      for step in sorted({s for r in crawls for s in r["steps"]})}
+        total = sum(per_report.values())
+        text = per_report.get("TextPipeline", 0.0)
+        print(f"  CPU per report page: {total:5.1f} ms ("
+              + ", ".join(f"{k.removesuffix('Pipeline')} {v:.1f}" for k, v in per_report.items() if v >= 0.05)
+              + f"); trafilatura's own {text:.1f} ms, +50% = {text * 1.5:.1f} ms: "
+              + ("below" if total < text * 1.5 else "ABOVE"))
 
 
 if __name__ == "__main__":

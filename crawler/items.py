@@ -28,3 +28,9 @@ class ReportPage:
     parsed: dict[str, Any] | None = None
     content_hash: str | None = None
     errors: list[str] = field(default_factory=list)
+    capture_id: int | None = None  # set by StoragePipeline once the capture is in the archive
+
+    def __repr__(self) -> str:
+        # What Scrapy logs for an item (scraped, dropped, a pipeline error): never the body, which can
+        # be megabytes of PDF, nor the parsed report.
+        return f"<ReportPage {self.url} {len(self.body)} bytes {self.content_type or 'no Content-Type'}>"

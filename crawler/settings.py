@@ -65,12 +65,27 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.hostslots.HostSlotMiddleware": 990,           # one politeness slot per host for all portals in the process
 }
 ITEM_PIPELINES = {
-    "pipelines.decode.DecodePipeline": 100,
-    "pipelines.text.TextPipeline": 200,
-    "pipelines.parse.ParsePipeline": 300,
-    "pipelines.hashing.ContentHashPipeline": 400,
-    "pipelines.store.StoragePipeline": 900,
+    "pipelines.pool.DocumentPipeline": 100,    # decode, caps, text, parse, hash: in the worker pool
+    "pipelines.store.StoragePipeline": 900,    # on the reactor, one transaction per item
 }
+# The document pool (pipelines/pool.py): worker processes, default one per core; 0 = in the crawl process.
+XXGK_POOL_SIZE = os.environ.get("XXGK_POOL_SIZE")
+# What a worker does to each document, in order (item pipelines, run in the worker).
+XXGK_DOCUMENT_STEPS = [
+    "pipelines.decode.DecodePipeline",
+    "pipelines.limits.LimitsPipeline",       # page / cell / character caps, before the costly steps
+    "pipelines.text.TextPipeline",
+    "pipelines.limits.TextLimitsPipeline",
+    "pipelines.parse.ParsePipeline",
+    "pipelines.hashing.ContentHashPipeline",
+]
+# Caps per document: over one, the document is stored raw with parse_error naming the cap.
+XXGK_DOC_MEMORY_MB = 1024       # address space a worker may add for one document (RLIMIT_AS)
+XXGK_DOC_CPU_SECONDS = 60       # CPU time of one document (RLIMIT_CPU)
+XXGK_DOC_WALL_SECONDS = 180     # wall time of one document (the worker is killed and replaced)
+XXGK_DOC_MAX_PDF_PAGES = 200
+XXGK_DOC_MAX_CELLS = 200_000    # HTML table cells with rowspan/colspan expanded
+XXGK_DOC_MAX_CHARS = 4_000_000  # characters of a decoded page or an extracted text
 ADDONS = {
     "crawler.addons.ReplicaMode": 0,
 }

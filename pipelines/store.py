@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import date
+from typing import Any
 
+from scrapy import signals
 from scrapy.crawler import Crawler
 
 from crawler.items import ReportPage
@@ -43,7 +46,9 @@ class StoragePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "StoragePipeline":
-        return cls(crawler.settings.get("XXGK_DATABASE_URL"), crawler)
+        pipeline = cls(crawler.settings.get("XXGK_DATABASE_URL"), crawler)
+        crawler.signals.connect(pipeline.item_error, signal=signals.item_error)
+        return pipeline
 
     def open_spider(self, spider=None) -> None:
         self.archive = Archive(self.database_url)
@@ -54,12 +59,35 @@ class StoragePipeline:
             self.archive.close()
 
     def process_item(self, item: ReportPage, spider=None) -> ReportPage:
-        report = report_of(item)
+        started = time.process_time()
+        try:
+            report = report_of(item)
+        except Exception as exc:  # odd parser output: the bytes still go in, with the reason
+            report = None
+            item.errors.append(f"store: {type(exc).__name__}: {exc}"[:500])
         error = "; ".join(item.errors) if report is None else None
         if report is None and not error:
             error = "no report text could be extracted"
         outcome = self.archive.store(capture_of(item), report, error)
+        item.capture_id = outcome.capture_id
         if self.crawler is not None:
             self.crawler.stats.inc_value(f"xxgk/store/{outcome.status}")
+            self.crawler.stats.inc_value("xxgk/cpu/store", time.process_time() - started)
         log.info("%s %s (capture %d, report %s)", outcome.status, item.url, outcome.capture_id, outcome.report_id)
         return item
+
+    def item_error(self, item: Any, response: Any, spider: Any, failure: Any) -> None:
+        """No item is lost to a raising pipeline: one that raised before storage is stored raw with the error."""
+        if not isinstance(item, ReportPage) or item.capture_id is not None or self.archive is None:
+            return
+        exc = failure.value
+        item.errors.append(f"pipeline error: {type(exc).__name__}: {exc}"[:500])
+        try:
+            outcome = self.archive.store(capture_of(item), None, "; ".join(item.errors))
+        except Exception:
+            log.exception("could not store %s after a pipeline error", item)
+            return
+        item.capture_id = outcome.capture_id
+        if self.crawler is not None:
+            self.crawler.stats.inc_value(f"xxgk/store/{outcome.status}")
+        log.warning("stored %s raw after a pipeline error (capture %d)", item, outcome.capture_id)

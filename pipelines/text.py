@@ -5,6 +5,7 @@ from __future__ import annotations
 import trafilatura
 
 from crawler.items import ReportPage
+from pipelines.limits import out_of_memory
 from pipelines.parser.documents import DocumentError, document_text, is_document
 
 
@@ -19,6 +20,8 @@ class TextPipeline:
             try:
                 item.text = document_text(item.body)
             except DocumentError as exc:
+                if out_of_memory(exc):  # the worker's memory cap, not a broken file: say so
+                    raise MemoryError(str(exc)) from exc
                 item.errors.append(f"text: {exc}")
         elif item.html is not None:
             item.text = extract_text(item.html)

@@ -23,6 +23,11 @@ _TRANSIENT = (IntegrityError, OperationalError, InterfaceError)
 
 
 def write(session: Session, capture: Capture, report: ReportData | None, error: str | None) -> StoreOutcome:
+    if report is None:
+        # The same bytes at the same URL failed before: one capture says it, every run need not.
+        known = _failed_capture(session, capture)
+        if known is not None:
+            return StoreOutcome(known, None, None, "failed")
     row = _insert_capture(session, capture)
     if report is None:
         row.parse_error = error or NO_REPORT
@@ -96,6 +101,12 @@ def _insert_capture(session: Session, capture: Capture) -> CaptureRow:
     return row
 
 
+def _failed_capture(session: Session, capture: Capture) -> int | None:
+    digest = hashlib.sha256(bytes(capture.body)).hexdigest()
+    return session.scalar(select(CaptureRow.id).where(CaptureRow.url == capture.url, CaptureRow.body_sha256 == digest,
+                                                      CaptureRow.parse_error.is_not(None)).limit(1))
+
+
 def _linked_report(session: Session, url: str) -> int | None:
     return session.scalar(select(ReportUrlRow.report_id).where(ReportUrlRow.url == url))
 
@@ -122,9 +133,12 @@ def _insert_version(session: Session, report_id: int, report: ReportData, captur
     session.add(version)
     session.flush()
     cells = cell_rows(report.parsed, version.id)
+    # Core executemany, not the ORM's bulk insert: the ORM path costs more than the rest of the
+    # store (about 200 cells a report) and these rows need no identity map.
+    connection = session.connection()
     if cells:
-        session.execute(insert(CellRow), cells)
+        connection.execute(insert(CellRow.__table__), cells)
     checks = check_rows(report.parsed, version.id)
     if checks:
-        session.execute(insert(CheckRow), checks)
+        connection.execute(insert(CheckRow.__table__), checks)
     return version

@@ -25,6 +25,13 @@ def pdf_text(data: bytes) -> str:
     return text
 
 
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _runs_text(element) -> str:  # type: ignore[no-untyped-def]
+    return "".join(t.text or "" for t in element.iter(_W + "t"))
+
+
 def docx_text(data: bytes) -> str:
     """Paragraphs and table rows in document order; a table row becomes cells joined by ' | '."""
     import docx
@@ -40,21 +47,14 @@ def docx_text(data: bytes) -> str:
         raise DocumentError(f"unreadable DOCX: {type(exc).__name__}: {exc}") from None
     lines: list[str] = []
     body = document.element.body
-    for child in body.iterchildren():
-        tag = child.tag.rsplit("}", 1)[-1]
-        if tag == "p":
-            lines.append("".join(t.text or "" for t in child.iter() if t.tag.endswith("}t")))
-        elif tag == "tbl":
-            for tr in child.iter():
-                if not tr.tag.endswith("}tr"):
-                    continue
-                cells, last = [], None
-                for tc in tr.iterchildren():
-                    if not tc.tag.endswith("}tc"):
-                        continue
-                    text = "".join(t.text or "" for t in tc.iter() if t.tag.endswith("}t")).strip()
-                    cells.append(text)
-                lines.append(" | ".join(cells))
+    # Elements only, by qualified name: document.xml may hold comments, processing instructions and
+    # entity references, whose .tag is not a string.
+    for child in body.iterchildren(_W + "p", _W + "tbl"):
+        if child.tag == _W + "p":
+            lines.append(_runs_text(child))
+            continue
+        for tr in child.iter(_W + "tr"):
+            lines.append(" | ".join(_runs_text(tc).strip() for tc in tr.iterchildren(_W + "tc")))
     return "\n".join(lines)
 
 

@@ -15,7 +15,7 @@ _LABEL_RE = re.compile(r"(?:" + "|".join(DATE_LABELS) + r")\s*[:：]\s*")
 # Header date labels by how surely they give the publication date, best first. A label that names
 # another event (打印日期, 更新时间, 保存时间, 截止日期) is never the publication date: it is often later.
 PUBLICATION_LABELS: tuple[tuple[str, ...], ...] = (
-    ("发布", "公开", "上网", "发稿"),
+    ("发布", "公开", "公布", "上网", "发稿"),
     ("发文", "印发"),
     ("生成",),
     ("成文",),

@@ -25,12 +25,15 @@ _BREADCRUMB_RE = re.compile(r"[>›»]|当前位置|您的位置|所在位置|�
 _TITLE_YEAR_RE = re.compile(r"(?:关于)?\s*(?:19|20)\d{2}\s*年?度?")
 _NAME = r"([\u4e00-\u9fff（）()]{2,40}?)"
 _REPORT_WORDS = r"(?:政府信息公开|政务信息公开|政务公开|信息公开)"
-_PUBLISHES_RE = re.compile(r"[现特](?:向社会)?(?:予以|予)?[公发]布(?:的)?" + _NAME + r"(?:(?:19|20)\d{2}年度?)?" + _REPORT_WORDS +
-                           r"|现将" + _NAME.replace("(", "(?P<n2>", 1) + r"(?:(?:19|20)\d{2}年度?)?" + _REPORT_WORDS +
-                           r"[^。，,]{0,16}?报告(?:予以)?公布")
+_YEAR_WORDS = r"(?:(?:19|20)\d{2}年度?)?"
+# The first sentence naming the report: "现公布X2024年度政府信息公开…", "现将X…年度报告公布如下", "《X2024年…报告》".
+_FIRST_SENTENCE_RES = (
+    re.compile(r"[现特](?:向社会)?(?:予以|予)?[公发]布(?:的)?" + _NAME + _YEAR_WORDS + _REPORT_WORDS),
+    re.compile(r"现将" + _NAME + _YEAR_WORDS + _REPORT_WORDS + r"[^。，,]{0,16}?报告(?:予以)?公布"),
+    re.compile(r"《" + _NAME + r"(?:19|20)\d{2}年度?" + _REPORT_WORDS + r"[^《》]{0,16}报告》"),
+)
 # "市政府办公室", "县政府": a body named relative to the reader, not by its name.
 _RELATIVE_NAME_RE = re.compile(r"^[省市县区旗镇乡](?:人民)?政府")
-_QUOTED_TITLE_RE = re.compile(r"《" + _NAME + r"(?:19|20)\d{2}年度?" + _REPORT_WORDS + r"[^《》]{0,16}报告》")
 _SELF_WORDS = ("本", "我", "全", "各", "该")
 _NAME_END_RE = re.compile(r"(?:人民政府|政府|街道办事处|办事处|委员会|局|镇|乡|街道|苏木|市|县|区|旗|州|盟|办公室|中心|管委会)$")
 _TITLE_LABELS = ("名称", "标题", "信息名称", "文件名称")
@@ -153,11 +156,11 @@ def _body_name(name: str | None) -> str | None:
 
 
 def issuer_from_first_sentence(text: str) -> str | None:
-    """"现公布X2024年度政府信息公开工作年度报告" or "《X2024年政府信息公开工作年度报告》"."""
+    """The body the first sentence names: "现公布X2024年度…", "现将X…公布如下", "《X2024年…报告》"."""
     plain = "".join(normalize(text).split())
-    for regex in (_PUBLISHES_RE, _QUOTED_TITLE_RE):
+    for regex in _FIRST_SENTENCE_RES:
         for m in regex.finditer(plain):
-            name = _body_name(m.group(1) or (m.groupdict().get("n2")))
+            name = _body_name(m.group(1))
             if name:
                 return name
     return None

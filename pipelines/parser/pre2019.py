@@ -19,7 +19,7 @@ _MARKERS_RE = re.compile(
 # Words of the 2019/2021 tables: a report that has them is not of the old format, whatever its year.
 _NEW_FORMAT_RE = re.compile(r"本年新收政府信息公开申请|本年度办理结果|上年结转政府信息公开申请|本年制发件数|本年新制作数量|"
                             r"国办公开办函〔20(?:19|21)〕")
-_TABLE_START_RE = re.compile(r"统计指标|统计表|统计数")
+_TABLE_START_RE = re.compile(r"统计指标|统计表|统计数")   # the caption, on the line where the table starts
 _HEADER_RE = re.compile(r"(?:统计指标|指标名称|指标|项目)\s*\|?\s*单位\s*\|?\s*(?:统计数|数量|数值)")
 UNITS = ("人次", "万元", "条", "件", "次", "篇", "个", "人", "元", "项", "场", "期", "家", "份", "起")
 _ENUM_RE = re.compile(r"^(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十\d]+[)）]|\d+[.、．]|其中[:：])")
@@ -66,7 +66,11 @@ def _grid_row(cells: list[str], warnings: list[str]) -> dict | None:
 
 def parse_statistics(lines: list[Line], warnings: list[str]) -> dict | None:
     """The old format's statistics table: [{label, unit, value, raw}] in document order, or None."""
-    start = next((i for i, l in enumerate(lines) if _TABLE_START_RE.search(normalize(l.text))), None)
+    # The column headers mark the table; without them, its caption (…统计表). A mention in the text
+    # before it ("详见附表") is not the table.
+    start = next((i for i, l in enumerate(lines) if _HEADER_RE.search(normalize(l.text))), None)
+    if start is None:
+        start = next((i for i, l in enumerate(lines) if "统计表" in normalize(l.text)), None)
     if start is None:
         return None
     rows: list[dict] = []
@@ -75,7 +79,8 @@ def parse_statistics(lines: list[Line], warnings: list[str]) -> dict | None:
     unit: str | None = None
     for n, line in enumerate(lines[start:]):
         if line.cells is not None:
-            if not rows and _HEADER_RE.search(normalize(line.text)):
+            if not rows and (_HEADER_RE.search(normalize(line.text))
+                             or any(normalize(c) in ("单位", "计量单位") for c in line.cells)):
                 continue  # the header row
             row = _grid_row(line.cells, warnings)
             if row:
@@ -89,6 +94,8 @@ def parse_statistics(lines: list[Line], warnings: list[str]) -> dict | None:
             caption = _TABLE_START_RE.search(text)
             text = text[caption.end():] if caption and "统计表" in caption.group(0) else ""
         tokens = text.split()
+        if "。" in text and not any(is_value(normalize(t)) for t in tokens):
+            continue  # a sentence (a note under the table, the text after it) is not a row
         for token in tokens:
             t = normalize(token)
             if t in UNITS and label:

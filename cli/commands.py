@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date
 from pathlib import Path
 
 from cli import queue as queue_cli
@@ -264,6 +265,45 @@ def cmd_raw(args: argparse.Namespace) -> int:
     return 0
 
 
+def site_config(site: str) -> dict | None:
+    """The site file of a site (its spider's), or None when there is none any more."""
+    from spiders.base import load_site
+
+    try:
+        return load_site(site)
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def cmd_reparse(args: argparse.Namespace) -> int:
+    """Every stored capture through the crawl's document steps again; versions updated in place, as a parse run."""
+    from pipelines.reparse import crawl_pool, deriver, parser_version
+
+    archive = _archive(args.database)
+    started = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        if not args.quiet and (done == total or done % 25 == 0):
+            print(f"  {done}/{total} captures parsed again…", file=sys.stderr, flush=True)
+
+    pool = crawl_pool()
+    pool.start()
+    try:
+        run_id, counts = archive.reparse(deriver(site_config, pool), parser_version(), site=args.site,
+                                         since=args.since, progress=progress)
+    finally:
+        pool.close()
+        archive.close()
+    row = counts.as_row()
+    print(f"parse run {run_id} (parser {parser_version()}): {row['versions']} versions parsed again in "
+          f"{time.monotonic() - started:.1f} s; {row['changed_reports']} reports changed, {row['changed_hashes']} "
+          f"content hashes changed, {row['changed_cells']} cells changed; {row['new_reports']} new reports from "
+          f"captures that failed before; {row['failed']} captures do not parse"
+          + (f"; {counts.kept_hashes} hashes kept (content now equal to another version's)" if counts.kept_hashes
+             else ""))
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--database", help="SQLAlchemy URL (default: $XXGK_DATABASE_URL or sqlite:///data/archive.sqlite)")
@@ -308,6 +348,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = with_db(sub.add_parser("stats", help="what the archive holds"))
     p.set_defaults(func=cmd_stats)
+
+    p = with_db(sub.add_parser("reparse", help="parse every stored capture again with today's parser, in place"))
+    p.add_argument("--site", help="only this site's captures (spider site name)")
+    p.add_argument("--since", type=date.fromisoformat, metavar="YYYY-MM-DD", help="only captures fetched on or after this day (UTC)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_reparse)
 
     p = with_db(sub.add_parser("raw", help="write a capture's raw bytes, exactly as fetched, to standard output"))
     p.add_argument("capture_id", type=int)

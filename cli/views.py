@@ -94,10 +94,22 @@ def _write_to(path: str | None, write: Callable[[IO[bytes]], int]) -> int:
 # --- coverage ---------------------------------------------------------------------------------
 
 def cmd_coverage(args: argparse.Namespace) -> int:
-    from storage.views import coverage
+    from storage.views import coverage, coverage_by
 
     with reading(args.database) as (_, session):
         cov = coverage(session, site=args.site)
+    if args.by:
+        if args.html:
+            print("xxgk coverage: --html draws the issuer grid; drop --by", file=sys.stderr)
+            return 2
+        groups = coverage_by(cov, args.by)
+        if args.json:
+            _json_out({"by": args.by, "as_of": cov.as_of.isoformat(), "years": cov.years,
+                       "groups": [{"province": g.province, "prefecture": g.prefecture, "issuers": g.issuers,
+                                   "years": {str(y): c for y, c in g.years.items()}} for g in groups]})
+        else:
+            print(render_coverage_by(cov, groups, args.by))
+        return 0
     if args.html:
         from cli.views_html import render_coverage_html
 
@@ -142,6 +154,29 @@ def render_coverage(cov: Any) -> str:
     if cov.unplaced:
         lines.append(f"Not in the grid (no issuer or year): reports {', '.join(map(str, cov.unplaced))}")
     return "\n".join(lines)
+
+
+def render_coverage_by(cov: Any, groups: list, by: str) -> str:
+    """Per province or prefecture and report year: reports published of those due (and how many late)."""
+    headers = [by, "issuers", *map(str, cov.years)]
+    rows = []
+    for g in groups:
+        cells = []
+        for year in cov.years:
+            c = g.years[year]
+            due = c["found"] + c["late"] + c["missing"]
+            published = c["found"] + c["late"]
+            cells.append("" if not due and not c["not_due"] else
+                         f"{published}/{due}" + (f" ({c['late']} late)" if c["late"] else "")
+                         + (f" +{c['not_due']} not due" if c["not_due"] else ""))
+        rows.append([g.name, str(g.issuers), *cells])
+    return "\n".join([
+        f"Coverage by {by} as of {cov.as_of}: {len(cov.issuers)} issuers in {len(groups)} {by}s.", "",
+        text_table.render(headers, rows, [False, True] + [True] * len(cov.years)), "",
+        "Cells: reports published / reports due (deadline passed), late ones counted in brackets; blank: no "
+        "issuer of the group is covered that year.",
+        "An issuer counts under the division its reports are placed in (xxgk show: division); (not placed): "
+        "no division could be told with certainty."])
 
 
 # --- checks -----------------------------------------------------------------------------------
@@ -239,10 +274,13 @@ def render_report(d: Any) -> str:
     from storage.views import deadline, issuer_level
 
     v = d.shown
-    level = issuer_level(v.issuer)
+    level = v.issuer_level or issuer_level(v.issuer)
     due = f" ({level}; deadline {deadline(level, v.report_year)})" if level and v.report_year else ""
+    division = " ".join(n for n in (v.province, v.prefecture, v.county) if n)
     meta = [("report", f"#{d.report_id}   site {d.site}   first seen {d.first_seen:%Y-%m-%d %H:%M} UTC"),
-            ("title", v.title or ""), ("issuer", (v.issuer or "") + due), ("report year", str(v.report_year or "")),
+            ("title", v.title or ""), ("issuer", (v.issuer or "") + due),
+            ("division", f"{v.adcode} {division}" if v.adcode else "(not placed)"),
+            ("report year", str(v.report_year or "")),
             ("published", str(v.published or "")), ("template", v.template or ""),
             ("content hash", v.content_hash), ("raw bytes", f"xxgk raw {v.capture_id}")]
     out = [f"{text_table.pad(k, 13)}{val}" for k, val in meta]
@@ -338,6 +376,8 @@ def register(sub: argparse._SubParsersAction,
 
     p = _view(with_db(sub.add_parser("coverage", help="issuers × report years: found, late, missing")), cmd_coverage)
     p.add_argument("--html", metavar="FILE", help="write a self-contained HTML page (heat map and chart)")
+    p.add_argument("--by", choices=("province", "prefecture"),
+                   help="sum the grid per province or prefecture of the issuers' divisions")
 
     p = _view(with_db(sub.add_parser("checks", help="reports whose numbers contradict themselves, rule by rule")),
               cmd_checks)

@@ -10,6 +10,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 
 from crawler.items import ReportPage
+from divisions import PortalContext, place, portal_context
 from storage import Archive, Capture, ReportData
 
 log = logging.getLogger(__name__)
@@ -28,14 +29,16 @@ def warc_of(item: ReportPage) -> dict[str, object]:
     return {"warc_file": warc.get("file"), "warc_offset": warc.get("offset"), "warc_length": warc.get("length")}
 
 
-def report_of(item: ReportPage) -> ReportData | None:
+def report_of(item: ReportPage, context: PortalContext | None = None) -> ReportData | None:
+    """The report to store, its issuer placed in its division with the portal's site file as context."""
     if item.parsed is None or item.content_hash is None:
         return None
     p = item.parsed
+    placement = place(p["issuer"], context or PortalContext(None, reason="no site file"))
     return ReportData(content_hash=item.content_hash, title=p["title"], issuer=p["issuer"],
                       report_year=p["report_year"],
                       published=date.fromisoformat(p["published"]) if p["published"] else None,
-                      template=p["template"], text=item.text or "", parsed=p)
+                      template=p["template"], text=item.text or "", parsed=p, **placement.columns())
 
 
 class StoragePipeline:
@@ -43,6 +46,7 @@ class StoragePipeline:
         self.database_url = database_url
         self.crawler = crawler
         self.archive: Archive | None = None
+        self.context: PortalContext | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "StoragePipeline":
@@ -51,6 +55,10 @@ class StoragePipeline:
         return pipeline
 
     def open_spider(self, spider=None) -> None:
+        spider = spider or getattr(self.crawler, "spider", None)
+        self.context = portal_context(getattr(spider, "site_config", None))
+        if self.context.unit is None:
+            log.warning("issuers not placed in a division by portal: %s", self.context.reason)
         self.archive = Archive(self.database_url)
         log.info("archiving into %r", self.archive)
 
@@ -61,7 +69,7 @@ class StoragePipeline:
     def process_item(self, item: ReportPage, spider=None) -> ReportPage:
         started = time.process_time()
         try:
-            report = report_of(item)
+            report = report_of(item, self.context)
         except Exception as exc:  # odd parser output: the bytes still go in, with the reason
             report = None
             item.errors.append(f"store: {type(exc).__name__}: {exc}"[:500])

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from typing import Any, Iterator
+from datetime import date, datetime
+from typing import Any, Callable, Iterator
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from . import queries, runs
+from . import queries, reparse, runs
 from .database import make_engine, masked_url, resolve_url, writer
 from .migrate import upgrade
 from .records import Capture, ReportData, StoreOutcome
@@ -109,6 +109,26 @@ class Archive:
         """The capture's body exactly as fetched. KeyError if there is no such capture."""
         with self._reader() as session:
             return queries.raw_body(session, capture_id)
+
+    # --- re-parsing (storage/reparse.py) ---------------------------------------------------------
+    def reparse(self, derive: reparse.Derive, parser_version: str, site: str | None = None,
+                since: date | None = None, progress: Callable[[int, int], None] | None = None
+                ) -> tuple[int, reparse.RunCounts]:
+        """Parse the stored captures again with `derive` (the crawl's pipelines), one transaction per
+        capture, recorded as a parse run. Returns the run id and its counts."""
+        with self._writer() as session, session.begin():
+            run_id = reparse.start(session, parser_version, site, since)
+        with self._reader() as session:
+            ids = reparse.targets(session, site, since)
+        counts = reparse.RunCounts()
+        for n, capture_id in enumerate(ids, start=1):
+            with self._writer() as session, session.begin():
+                reparse.reparse_capture(session, capture_id, derive, run_id, counts)
+            if progress:
+                progress(n, len(ids))
+        with self._writer() as session, session.begin():
+            reparse.finish(session, run_id, counts)
+        return run_id, counts
 
     def stats(self) -> dict[str, Any]:
         with self._reader() as session:

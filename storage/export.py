@@ -130,22 +130,25 @@ def _reports(session: Session, filters: Filters) -> Iterator[dict[str, Any]]:
             "fetched_at": fetched_at,
             "capture_id": version.first_capture_id,
             "gone": gone.get(version.report_id),
+            **{name: getattr(version, name) for name in DIVISION_FIELDS},
         }
         session.expunge(version)  # keep memory flat over a long export
 
 
 _VERSION_FIELDS = ("report_id", "version_id", "is_current", "site", "issuer", "report_year")
+# The issuer's division and level, last in every dataset (added in schema version 2).
+DIVISION_FIELDS = ("adcode", "province", "prefecture", "county", "issuer_level")
 
 
 def _per_version(session: Session, filters: Filters, model: type, fields: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Rows of a table that hangs off report versions (cells, checks), each led by its version's columns."""
     query = _selected(
         select(VersionRow.report_id, VersionRow.id, _is_current(), ReportRow.site, VersionRow.issuer,
-               VersionRow.report_year, *fields.values())
+               VersionRow.report_year, *fields.values(), *(getattr(VersionRow, n) for n in DIVISION_FIELDS))
         .select_from(model).join(VersionRow, VersionRow.id == model.version_id),
         filters,
     ).order_by(model.version_id, model.id).execution_options(yield_per=20 * _BATCH)
-    names = (*_VERSION_FIELDS, *fields)
+    names = (*_VERSION_FIELDS, *fields, *DIVISION_FIELDS)
     for row in session.execute(query):
         yield dict(zip(names, row))
 

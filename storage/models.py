@@ -155,12 +155,23 @@ class VersionRow(Base):
     parsed: Mapped[dict[str, Any]] = mapped_column(JSON)
     first_capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The issuer's administrative division (divisions/): 6-digit code of the finest division it is placed
+    # in, and the names of its province, prefecture and county; null where it cannot be told with certainty.
+    adcode: Mapped[str | None] = mapped_column(String(6))
+    province: Mapped[str | None] = mapped_column(Text)
+    prefecture: Mapped[str | None] = mapped_column(Text)
+    county: Mapped[str | None] = mapped_column(Text)
+    issuer_level: Mapped[str | None] = mapped_column(String)  # government | department | township
+    # The parse run (parse_runs.id, xxgk reparse) that last re-derived this version; null: as the crawl
+    # parsed it. No foreign key: SQLite could only add one by rebuilding the table.
+    parse_run_id: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         UniqueConstraint("content_hash"),
         Index("ix_report_versions_report_id", "report_id"),
         Index("ix_report_versions_issuer", "issuer"),
         Index("ix_report_versions_report_year", "report_year"),
+        Index("ix_report_versions_adcode", "adcode"),
     )
 
 
@@ -227,6 +238,25 @@ class CrawlRunRow(Base):
     errors: Mapped[int] = mapped_column(Integer, server_default="0")
 
     __table_args__ = (Index("ix_crawl_runs_spider", "spider"),)
+
+
+class ParseRunRow(Base):
+    """One `xxgk reparse`: stored captures parsed again with the parser of the day, and what changed."""
+
+    __tablename__ = "parse_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parser_version: Mapped[str] = mapped_column(Text)  # package version + digest of the parser's source
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # null: the run died
+    site: Mapped[str | None] = mapped_column(Text)  # --site, null for all
+    since: Mapped[date | None] = mapped_column(Date)  # --since (captures fetched on or after), null for all
+    versions: Mapped[int] = mapped_column(Integer, server_default="0")  # versions parsed again
+    changed_reports: Mapped[int] = mapped_column(Integer, server_default="0")  # reports whose parse changed
+    changed_hashes: Mapped[int] = mapped_column(Integer, server_default="0")  # versions whose content hash changed
+    changed_cells: Mapped[int] = mapped_column(Integer, server_default="0")  # cells added, removed or altered
+    new_reports: Mapped[int] = mapped_column(Integer, server_default="0")  # failed captures that now parse
+    failed: Mapped[int] = mapped_column(Integer, server_default="0")  # captures that still (or now) fail
 
 
 class FetchFailureRow(Base):

@@ -68,6 +68,12 @@ def iter_export(session: Session, database: str) -> Iterator[dict[str, Any]]:
                 **({"warc": {"file": warc_file, "offset": warc_offset, "length": warc_length}}
                    if warc_file else {}),
             },
+            # the issuer's division and level (divisions/); null where not placed
+            "adcode": version.adcode,
+            "province": version.province,
+            "prefecture": version.prefecture,
+            "county": version.county,
+            "issuer_level": version.issuer_level,
         }
         session.expunge(version)  # keep memory flat over a long export
 

@@ -38,6 +38,12 @@ class ReportData:
     template: str | None
     text: str  # extracted body text
     parsed: dict  # full parser output (docs/parse-output.md)
+    # The issuer's division and level (divisions.Placement.columns()); null where not placed.
+    adcode: str | None = None
+    province: str | None = None
+    prefecture: str | None = None
+    county: str | None = None
+    issuer_level: str | None = None
 
 
 @dataclass

@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from divisions import level_from_name
+
 from .models import CaptureRow, CellRow, CheckRow, ReportRow, ReportUrlRow, VersionRow
 
 # --- statutory deadlines ----------------------------------------------------------------------
@@ -20,25 +22,8 @@ from .models import CaptureRow, CellRow, CheckRow, ReportRow, ReportUrlRow, Vers
 # governments publish by 31 January of the next year, county-level and higher governments by 31 March;
 # townships' deadlines are set locally, most often 31 January, which is what we apply.
 DEADLINES = {"department": (1, 31), "government": (3, 31), "township": (1, 31)}
-_TOWNSHIP = re.compile(r"(镇|乡|街道|街道办事处|苏木)$")
-_GOVERNMENT = re.compile(r"(人民政府|政府)$")
-
-
-def issuer_level(issuer: str | None) -> str | None:
-    """'government', 'township' or 'department', read from the issuer's name (None when unnamed).
-
-    A name ending in 人民政府/政府 is a government: a township's when what precedes it ends in
-    镇/乡/街道/苏木 (泽州县大箕镇人民政府), else a county-level or higher one (泽州县人民政府). A name
-    ending in 镇/乡/街道(办事处)/苏木 is a township (泽州县大阳镇). Anything else is a department
-    (泽州县审计局, 泽州县人民政府办公室: an office of the government, not the government).
-    """
-    if not issuer:
-        return None
-    name = re.sub(r"\s+", "", issuer)
-    government = _GOVERNMENT.search(name)
-    if government:
-        return "township" if _TOWNSHIP.search(name[: government.start()]) else "government"
-    return "township" if _TOWNSHIP.search(name) else "department"
+# The level read from a name alone; a version's stored issuer_level (site files' `level`) comes first.
+issuer_level = level_from_name
 
 
 def deadline(level: str, report_year: int) -> date:
@@ -67,6 +52,15 @@ class IssuerRow:
     level: str
     cells: dict[int, CoverageCell]
     aliases: list[str] = field(default_factory=list)  # shorter names of the same body (same_body)
+    division: Division | None = None  # where the body is placed (null when its versions disagree or none is)
+
+
+@dataclass(frozen=True)
+class Division:
+    adcode: str | None
+    province: str | None
+    prefecture: str | None
+    county: str | None
 
 
 @dataclass
@@ -91,6 +85,7 @@ class Coverage:
             "applications": self.applications, "unplaced": self.unplaced,
             "issuers": [
                 {"issuer": r.issuer, "aliases": r.aliases, "site": r.site, "level": r.level,
+                 **(vars(r.division) if r.division else dict.fromkeys(("adcode", "province", "prefecture", "county"))),
                  "years": {str(y): {"status": c.status, "deadline": c.deadline.isoformat(),
                                     "report_ids": c.report_ids,
                                     "published": c.published.isoformat() if c.published else None,
@@ -103,7 +98,8 @@ class Coverage:
 
 def _current_versions(site: str | None):  # type: ignore[no-untyped-def]
     query = (select(ReportRow.id, ReportRow.site, VersionRow.id, VersionRow.issuer, VersionRow.report_year,
-                    VersionRow.published)
+                    VersionRow.published, VersionRow.issuer_level, VersionRow.adcode, VersionRow.province,
+                    VersionRow.prefecture, VersionRow.county)
              .join(VersionRow, VersionRow.id == ReportRow.current_version_id)
              .order_by(ReportRow.id))
     return query.where(ReportRow.site == site) if site else query
@@ -120,27 +116,33 @@ def _applications(session: Session, version_ids: list[int]) -> dict[int, float]:
 
 def coverage(session: Session, site: str | None = None, today: date | None = None) -> Coverage:
     """Issuers × report years: found (on time or undated), late, missing, not due yet, or not covered
-    (a year the issuer's site holds no report of, from anyone: the portal's archive does not reach it)."""
+    (a year the issuer's site holds no report of, from anyone: the portal's archive does not reach it).
+    A body's level is its versions' stored issuer_level (site files may set it), else read from its name."""
     today = today or datetime.now(timezone.utc).date()
     rows = session.execute(_current_versions(site)).all()
     apps = _applications(session, [r[2] for r in rows])
-    placed = [r for r in rows if r[3] and r[4] is not None and issuer_level(r[3])]
+    placed = [r for r in rows if r[3] and r[4] is not None]
     names = same_body({(r[1], r[3]) for r in placed})
     by_issuer: dict[tuple[str, str], dict[int, list[tuple]]] = defaultdict(lambda: defaultdict(list))
+    stored: dict[tuple[str, str], list[tuple]] = defaultdict(list)  # body -> (is fullest name, level, division)
     site_years: dict[str, set[int]] = defaultdict(set)
-    for report_id, report_site, version_id, issuer, year, published in placed:
-        by_issuer[(report_site, names[(report_site, issuer)])][year].append((report_id, published, apps.get(version_id)))
+    for report_id, report_site, version_id, issuer, year, published, level, *division in placed:
+        body = (report_site, names[(report_site, issuer)])
+        by_issuer[body][year].append((report_id, published, apps.get(version_id)))
+        stored[body].append((issuer == body[1], level, Division(*division) if any(division) else None))
         site_years[report_site].add(year)
     every_year = set().union(*site_years.values())
     years = list(range(min(every_year), max(every_year) + 1)) if every_year else []  # gaps are columns too
+    levels = {body: _body_level(body[1], stored[body]) for body in by_issuer}
     issuers = []
-    for report_site, issuer in sorted(by_issuer, key=lambda k: (_LEVEL_ORDER[issuer_level(k[1]) or ""], k[1], k[0])):
-        level = issuer_level(issuer) or ""
+    for body in sorted(by_issuer, key=lambda k: (_LEVEL_ORDER[levels[k]], k[1], k[0])):
+        report_site, issuer = body
+        level = levels[body]
         span = range(min(site_years[report_site]), max(site_years[report_site]) + 1)
-        cells = {year: _cell(level, year, by_issuer[(report_site, issuer)].get(year, []), today)
+        cells = {year: _cell(level, year, by_issuer[body].get(year, []), today)
                  if year in span else CoverageCell("not_covered", deadline(level, year)) for year in years}
         aliases = sorted(n for (s2, n), full in names.items() if s2 == report_site and full == issuer and n != issuer)
-        issuers.append(IssuerRow(issuer, report_site, level, cells, aliases))
+        issuers.append(IssuerRow(issuer, report_site, level, cells, aliases, _body_division(stored[body])))
     totals: dict[int, float] = defaultdict(float)
     for row in issuers:
         for year, cell in row.cells.items():
@@ -148,6 +150,52 @@ def coverage(session: Session, site: str | None = None, today: date | None = Non
                 totals[year] += cell.applications
     unplaced = [r[0] for r in rows if r not in placed]
     return Coverage(site, today, years, issuers, {y: totals[y] for y in years if y in totals}, unplaced)
+
+
+def _preferred(entries: list[tuple]) -> list[tuple]:
+    """The versions under the body's fullest name if any, else all."""
+    return [e for e in entries if e[0]] or entries
+
+
+def _body_level(name: str, entries: list[tuple]) -> str:
+    stored_levels = {e[1] for e in _preferred(entries) if e[1] in DEADLINES}
+    return stored_levels.pop() if len(stored_levels) == 1 else level_from_name(name) or "department"
+
+
+def _body_division(entries: list[tuple]) -> Division | None:
+    """The body's division where its versions agree; None where none is placed or they disagree."""
+    found = {e[2] for e in _preferred(entries)}
+    return found.pop() if len(found) == 1 else None
+
+
+@dataclass
+class CoverageGroup:
+    """The coverage of one province or prefecture: its bodies and, per report year, their cells' statuses."""
+
+    province: str | None
+    prefecture: str | None
+    issuers: int
+    years: dict[int, dict[str, int]]
+
+    @property
+    def name(self) -> str:
+        return " ".join(n for n in (self.province, self.prefecture) if n) or "(not placed)"
+
+
+def coverage_by(cov: Coverage, by: str) -> list[CoverageGroup]:
+    """The grid summed per province or per prefecture (bodies not placed in one form their own group)."""
+    if by not in ("province", "prefecture"):
+        raise ValueError(f"coverage by {by!r}: province or prefecture")
+    groups: dict[tuple[str | None, str | None], CoverageGroup] = {}
+    for row in cov.issuers:
+        d = row.division
+        key = (d.province if d else None, (d.prefecture if d else None) if by == "prefecture" else None)
+        group = groups.setdefault(key, CoverageGroup(*key, 0, {
+            y: dict.fromkeys(("found", "late", "missing", "not_due", "not_covered"), 0) for y in cov.years}))
+        group.issuers += 1
+        for year, cell in row.cells.items():
+            group.years[year][cell.status] += 1
+    return sorted(groups.values(), key=lambda g: (g.province is None, g.province or "", g.prefecture or ""))
 
 
 _LEVEL_ORDER = {"government": 0, "department": 1, "township": 2, "": 3}
@@ -276,6 +324,11 @@ class VersionInfo:
     published: date | None
     template: str | None
     is_current: bool
+    issuer_level: str | None = None  # stored; null before `xxgk reparse` on an archive older than 0004
+    adcode: str | None = None
+    province: str | None = None
+    prefecture: str | None = None
+    county: str | None = None
 
 
 @dataclass
@@ -319,7 +372,8 @@ def report_detail(session: Session, report_id: int, version: int | None = None) 
         return None
     versions = [
         VersionInfo(n, v.id, v.content_hash, fetched_at, v.first_capture_id, v.title, v.issuer, v.report_year,
-                    v.published, v.template, v.id == report.current_version_id)
+                    v.published, v.template, v.id == report.current_version_id, v.issuer_level, v.adcode,
+                    v.province, v.prefecture, v.county)
         for n, (v, fetched_at) in enumerate(session.execute(
             select(VersionRow, CaptureRow.fetched_at).join(CaptureRow, CaptureRow.id == VersionRow.first_capture_id)
             .where(VersionRow.report_id == report_id).order_by(VersionRow.id)).all(), start=1)
@@ -385,7 +439,7 @@ def carry_over_checks(session: Session, site: str | None = None) -> list[CarryOv
     placed = [r for r in rows if r[3] and r[4] is not None]
     names = same_body({(r[1], r[3]) for r in placed})
     by_body: dict[tuple[str, str], dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
-    for report_id, report_site, version_id, issuer, year, _published in placed:
+    for report_id, report_site, version_id, issuer, year, *_ in placed:
         by_body[(report_site, names[(report_site, issuer)])][year].append((report_id, version_id))
     cells: dict[tuple[int, str, str], float] = {}
     query = select(CellRow.version_id, CellRow.row_key, CellRow.column_key, CellRow.value).where(

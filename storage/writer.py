@@ -129,16 +129,27 @@ def _insert_version(session: Session, report_id: int, report: ReportData, captur
         parsed=report.parsed,
         first_capture_id=capture_row.id,
         created_at=datetime.now(timezone.utc),
+        **division_of(report),
     )
     session.add(version)
     session.flush()
-    cells = cell_rows(report.parsed, version.id)
+    write_tables(session, report.parsed, version.id)
+    return version
+
+
+def division_of(report: ReportData) -> dict[str, str | None]:
+    return {"adcode": report.adcode, "province": report.province, "prefecture": report.prefecture,
+            "county": report.county, "issuer_level": report.issuer_level}
+
+
+def write_tables(session: Session, parsed: dict, version_id: int) -> None:
+    """The version's cells and checks, from its parse."""
+    cells = cell_rows(parsed, version_id)
     # Core executemany, not the ORM's bulk insert: the ORM path costs more than the rest of the
     # store (about 200 cells a report) and these rows need no identity map.
     connection = session.connection()
     if cells:
         connection.execute(insert(CellRow.__table__), cells)
-    checks = check_rows(report.parsed, version.id)
+    checks = check_rows(parsed, version_id)
     if checks:
         connection.execute(insert(CheckRow.__table__), checks)
-    return version

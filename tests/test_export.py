@@ -60,9 +60,11 @@ def database_rows(url: str) -> dict[str, list[dict]]:
 
         def common(version_id: int) -> dict:
             v = by_version[version_id]
-            return {"schema_version": 1, "report_id": v.report_id, "version_id": v.id,
+            return {"schema_version": schema_version(), "report_id": v.report_id, "version_id": v.id,
                     "is_current": reports[v.report_id].current_version_id == v.id,
-                    "site": reports[v.report_id].site, "issuer": v.issuer, "report_year": v.report_year}
+                    "site": reports[v.report_id].site, "issuer": v.issuer, "report_year": v.report_year,
+                    "adcode": v.adcode, "province": v.province, "prefecture": v.prefecture, "county": v.county,
+                    "issuer_level": v.issuer_level}
 
         rows = {
             "reports": [{**common(v.id), "version": numbers[v.id], "urls": urls[v.report_id], "title": v.title,

@@ -1,6 +1,7 @@
 """storage: raw bytes, deduplication, versions, long-form cells, export, concurrency, migrations."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import multiprocessing
@@ -192,7 +193,9 @@ def test_export_fields(db_url: str) -> None:
     if make_url(db_url).get_backend_name() == "postgresql":
         db_url = make_url(db_url).set(password="s3cret").render_as_string(hide_password=False)  # trust auth
     with Archive(db_url) as archive:
-        out = archive.store(capture(url="http://a.gov.cn/1"), report())
+        placed = dataclasses.replace(report(), adcode="140525", province="山西省", prefecture="晋城市",
+                                     county="泽州县", issuer_level="government")
+        out = archive.store(capture(url="http://a.gov.cn/1"), placed)
         archive.store(capture(url="http://a.gov.cn/fail"), None, "boom")
         [row] = list(archive.iter_export())
         stats = archive.stats()
@@ -203,6 +206,8 @@ def test_export_fields(db_url: str) -> None:
         "versions": 1, "template": "2019",
         "raw": {"capture_id": out.capture_id, "database": masked_url(db_url), "compression": "zlib",
                 "how": f"xxgk raw {out.capture_id}"},
+        "adcode": "140525", "province": "山西省", "prefecture": "晋城市", "county": "泽州县",
+        "issuer_level": "government",
     }
     assert "s3cret" not in row["raw"]["database"]
     assert stats == {

@@ -285,3 +285,17 @@ def test_pre2019_row_with_two_numbers_keeps_neither():
     html = html.replace("<td>23</td><td></td>", "<td></td><td>7</td>")   # 本年 blank, 上年 7: never 7
     rows = parse_report(html.encode(), filename="x.html")["table_pre2019"]["rows"]
     assert [rows[-1]["value"], rows[-1]["raw"]] == [None, None]
+
+
+@pytest.mark.parametrize("seed", ["000", "001", "002", "003", "004"])
+def test_seed_as_one_html_paragraph_parses_to_its_truth(seed):
+    """A page whose body is one <p> (line breaks stripped when it was posted)."""
+    import html
+
+    text = one_line((SEEDS / f"{seed}.txt").read_text(encoding="utf-8"))
+    truth = json.loads((SEED_TRUTH / f"{seed}.json").read_text(encoding="utf-8"))
+    page = f"<html><head><meta charset='utf-8'></head><body><div class='TRS_Editor'><p>{html.escape(text)}</p></div>" \
+           f"</body></html>"
+    parsed = parse_report(page.encode("utf-8"), filename="x.html")
+    for field in META + ("table2", "table3", "table4"):
+        assert parsed[field] == truth[field], (seed, field)

@@ -185,3 +185,23 @@ def test_hanweb_detail_markers_on_the_real_page():
     html = (DATA_DIR / spec["file"]).read_bytes().decode("utf-8")
     assert any(p.search(html) for p in family_markers()["hanweb"])
     assert FAMILIES["hanweb"].article_url.search(urlsplit(spec["url"]).path)
+
+
+def test_plain_pagers_never_follow_script_links_and_trust_the_page_count():
+    html = ("<div class='page'>共5页 <a href='javascript:;'>下一页</a> <a href='#'>尾页</a> "
+            "<a href='mailto:x@y.gov.cn'>末页</a> <a href='list.jsp?pageNum=2'>2</a> "
+            "<a href='list.jsp?pageNum=3'>下一页</a></div>")
+    page = ListPage("http://www.example.gov.cn/col/list.jsp?pageNum=1", html=html, sel=Selector(text=html))
+    nexts = list(PAGERS["next_links"](FAMILIES["hanweb"], page))
+    assert nexts == ["http://www.example.gov.cn/col/list.jsp?pageNum=3"]
+    query = list(PAGERS["query_pages"](FAMILIES["hanweb"], page))
+    assert query == [f"http://www.example.gov.cn/col/list.jsp?pageNum={n}" for n in range(1, 6)]   # 共5页 > 3
+
+
+def test_vsb_pages_count_down_from_the_total():
+    html = '<span class="p_next p_fun"><a href="zfxxgknb/4.htm">下页</a></span>'
+    page = ListPage("http://www.zjc.gov.cn/xxgk/zfxxgknb.htm", html=html, sel=Selector(text=html))
+    assert list(PAGERS["vsb_down"](FAMILIES["vsb"], page)) == [
+        f"http://www.zjc.gov.cn/xxgk/zfxxgknb/{k}.htm" for k in (4, 3, 2, 1)]
+    numbered = ListPage("http://www.zjc.gov.cn/xxgk/zfxxgknb/4.htm", html=html, sel=Selector(text=html))
+    assert list(PAGERS["vsb_down"](FAMILIES["vsb"], numbered)) == []   # page 1 named them all

@@ -269,8 +269,8 @@ def test_seed_body_is_the_seed_text(seed):
     assert len(prose) >= 10 and prose == [x for x in mine if x in seed_lines]
 
 
-@pytest.mark.parametrize("name", ["chaoyangxian", "lushi", "yingjisha"])
-def test_deterministic_build_with_attachments(name):
+@pytest.mark.parametrize("name", NEW)
+def test_deterministic_build(name):
     site = load_site(name)
     again = Site(name, site.data)
     assert again.manifest() == site.manifest()

@@ -10,7 +10,7 @@ import base64
 import html
 import posixpath
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 from . import Article, Channel, Page, SiteModel
 
@@ -93,7 +93,7 @@ def link_host_urls(model: SiteModel, a: Article) -> list[str]:
     return [f"{model.data.get('scheme', 'http')}://{host}{a.url_path}"] if host else []
 
 
-def plain_pager(page: int, pages: int, href, numbers: bool = True) -> list[str]:
+def plain_pager(page: int, pages: int, href: Callable[[int], str], numbers: bool = True) -> list[str]:
     """Plain page links as server-rendered lists print them: 首页 上一页 [1 2 …] 下一页 尾页."""
     nav = [f'<a href="{href(1)}">首页</a>']
     if page > 1:

@@ -13,7 +13,8 @@
    one-by-one crawls of a sample of portals (every family) are timed and the sum estimated from their
    mean (`--sample 0` times them all: exact, and about an hour); the replica's own record gives the
    most requests any host had in flight at once (target 1).
-4. Hook for the lead: one vs two queue workers (`one_vs_two_workers` below), run with `--workers`.
+4. With `--workers`: one vs two `xxgk worker` processes on the same queued portals (politeness and
+   latency on, PostgreSQL at $XXGK_TEST_PG_ADMIN), target ≥ 1.8× faster with two.
 
 Loopback only: every portal is the replica's; nothing leaves the machine.
 """
@@ -135,13 +136,60 @@ def politeness(args: argparse.Namespace, tmp: Path) -> None:
           f"({len(in_flight)} hosts; target 1: {'met' if max(in_flight.values()) == 1 else 'NOT met'})")
 
 
+PG_ADMIN = os.environ.get("XXGK_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
 def one_vs_two_workers(args: argparse.Namespace, tmp: Path) -> None:
-    """HOOK for the queue (issue 10, "Many machines"): enqueue the same synthetic portals (politeness on,
-    replica latency on, e.g. `Replica(n, …, latency="150ms", …)` and `xxgk queue crawl` of the names),
-    run `xxgk worker --concurrency C` once as one process and once as two, each against the same
-    PostgreSQL, time until the queue is empty, print the ratio (target ≥ 1.8×) and check the archive
-    holds each report once. Everything above this function (Replica, xxgk_crawl) is reusable."""
-    print("  not measured yet: the queue's workers plug in here (bench_scale.one_vs_two_workers)")
+    """The same synthetic portals queued (`xxgk queue crawl`), run by one `xxgk worker` and then by two,
+    each with the same --concurrency, politeness on and replica latency on, each against a fresh
+    PostgreSQL database; wall time until the queue is empty, the ratio (target ≥ 1.8×), and every report
+    archived once."""
+    import uuid
+
+    import psycopg
+
+    from storage import Archive
+
+    n, c = args.worker_portals, args.worker_concurrency
+    sites_dir = tmp / "sites-workers"
+    replica = Replica(n, args.seed, args.reports_per_portal, sites_dir, args.latency, args.port + 2)
+    portals = synthetic_portals(n, args.seed, reports_per_portal=args.reports_per_portal)
+    # Flagged attachments (a scan that yields no text) are kept as failed captures, not reports.
+    expected = sum(1 for p in portals for e in p.site().manifest() if not e["flagged"])
+    walls = {}
+    try:
+        for workers in (1, 2):
+            name = f"xxgk_bench_{uuid.uuid4().hex[:10]}"
+            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                admin.execute(f'CREATE DATABASE "{name}"')
+            db = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+            work = tmp / f"workers-{workers}"
+            env = dict(os.environ, XXGK_SITES_DIR=str(sites_dir), XXGK_WARC_DIR=str(work / "warc"),
+                       XXGK_REPLICA_PROXY=replica.proxy, XXGK_REPLICA_POLITE="1")
+            try:
+                subprocess.run([sys.executable, "-m", "cli", "queue", "crawl", *[p.name for p in portals],
+                                "--database", db], cwd=ROOT, env=env, check=True, capture_output=True)
+                t0 = time.perf_counter()
+                procs = [subprocess.Popen([sys.executable, "-m", "cli", "worker", "--database", db, "--until-empty",
+                                           "--concurrency", str(c), "--name", f"bench-{i}",
+                                           "--log-dir", str(work / "logs")],
+                                          cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                         for i in range(workers)]
+                codes = [p.wait() for p in procs]
+                walls[workers] = time.perf_counter() - t0
+                with Archive(db) as archive:
+                    stats = archive.stats()
+                ok = stats["reports"] == stats["versions"] == expected
+                print(f"  {workers} worker(s) × {c} portals at a time, {n} portals: {walls[workers]:.0f} s; "
+                      f"{stats['reports']} reports, {stats['versions']} versions of {expected} expected "
+                      f"({'each once' if ok else 'MISMATCH'}); exit {codes}", flush=True)
+            finally:
+                with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        replica.stop()
+    speedup = walls[1] / walls[2]
+    print(f"  two workers vs one: {speedup:.2f}× faster (target ≥ 1.8×: {'met' if speedup >= 1.8 else 'NOT met'})")
 
 
 def main() -> None:
@@ -156,7 +204,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--port", type=int, default=18410)
     ap.add_argument("--skip-polite", action="store_true")
-    ap.add_argument("--workers", action="store_true", help="run the one-vs-two-workers hook")
+    ap.add_argument("--workers", action="store_true", help="also time one vs two queue workers (PostgreSQL)")
+    ap.add_argument("--worker-portals", type=int, default=40, help="portals queued for the workers (default 40)")
+    ap.add_argument("--worker-concurrency", type=int, default=4, help="each worker's --concurrency (default 4)")
     args = ap.parse_args()
     sizes = [int(x) for x in args.sizes.split(",") if x]
     print("measured under whatever else runs on this machine; 2 cores share the crawl and the replica")

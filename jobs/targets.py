@@ -21,9 +21,9 @@ def target_name(target: dict[str, str]) -> str:
 
 @lru_cache(maxsize=None)
 def _site_key(spider: str) -> str:
-    from spiders.base import load_site
+    from spiders import spider_class
 
-    site = load_site(spider)
+    site = spider_class(spider).site_config  # bundled, discovered or generated: wherever the loader found it
     if site.get("platform"):  # several portals on one provincial platform share its hosts: one slot
         return site["platform"]
     return registered_domain(urlsplit(site["start_urls"][0]).hostname or spider)

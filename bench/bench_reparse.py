@@ -127,15 +127,15 @@ def main() -> None:
         print(f"place(): {place_ms:.3f} ms per issuer")
         for run in (1, 2):
             started = time.perf_counter()
-            pool = crawl_pool()  # as `xxgk reparse` runs it: one sandboxed worker
+            pool = crawl_pool()  # as `xxgk reparse` runs it: one sandboxed worker per core
             pool.start()
             try:
-                run_id, counts = archive.reparse(deriver(site_file, pool), parser_version())
+                run_id, counts = archive.reparse(deriver(site_file, pool), parser_version(), workers=pool.size or 1)
             finally:
                 pool.close()
             seconds = time.perf_counter() - started
             row = counts.as_row()
-            print(f"reparse run {run_id}: {row['versions']} versions in {seconds:.2f} s "
+            print(f"reparse run {run_id} ({pool.size} workers): {row['versions']} versions in {seconds:.2f} s "
                   f"({1000 * seconds / max(row['versions'], 1):.0f} ms/version); changed reports "
                   f"{row['changed_reports']}, hashes {row['changed_hashes']}, cells {row['changed_cells']}; "
                   f"new reports {row['new_reports']}, failed {row['failed']}")

@@ -290,7 +290,7 @@ def cmd_reparse(args: argparse.Namespace) -> int:
     pool.start()
     try:
         run_id, counts = archive.reparse(deriver(site_config, pool), parser_version(), site=args.site,
-                                         since=args.since, progress=progress)
+                                         since=args.since, progress=progress, workers=pool.size or 1)
     finally:
         pool.close()
         archive.close()

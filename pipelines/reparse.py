@@ -33,13 +33,13 @@ def page_of(capture: Capture) -> ReportPage:
 
 
 def crawl_pool(size: int | None = None) -> DocumentPool:
-    """A document pool configured as the crawl's (one worker by default: re-parsing is serial), not started."""
+    """A document pool configured as the crawl's (XXGK_POOL_SIZE workers, default one per core), not started."""
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     from scrapy.utils.project import get_project_settings
 
     settings = get_project_settings()
     if size is None:
-        size = min(1, pool_size(settings.get("XXGK_POOL_SIZE")))
+        size = pool_size(settings.get("XXGK_POOL_SIZE"))
     return DocumentPool(size, settings.getlist("XXGK_DOCUMENT_STEPS") or DEFAULT_STEPS,
                         Limits.from_settings(settings))
 

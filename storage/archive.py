@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime
 from typing import Any, Callable, Iterator
 
@@ -112,20 +114,33 @@ class Archive:
 
     # --- re-parsing (storage/reparse.py) ---------------------------------------------------------
     def reparse(self, derive: reparse.Derive, parser_version: str, site: str | None = None,
-                since: date | None = None, progress: Callable[[int, int], None] | None = None
-                ) -> tuple[int, reparse.RunCounts]:
-        """Parse the stored captures again with `derive` (the crawl's pipelines), one transaction per
-        capture, recorded as a parse run. Returns the run id and its counts."""
+                since: date | None = None, progress: Callable[[int, int], None] | None = None,
+                workers: int = 1) -> tuple[int, reparse.RunCounts]:
+        """Parse the stored captures again with `derive` (the crawl's document steps), recorded as a parse
+        run. `workers` captures are derived at once (derive blocks on a worker process); results are
+        applied in order, one transaction per capture. Returns the run id and its counts."""
         with self._writer() as session, session.begin():
             run_id = reparse.start(session, parser_version, site, since)
         with self._reader() as session:
             ids = reparse.targets(session, site, since)
+
+        def load_and_derive(capture_id: int) -> tuple[int, Capture, Any]:
+            with self._reader() as session:
+                capture = reparse.load_capture(session, capture_id)
+            return capture_id, capture, derive(capture)
+
         counts = reparse.RunCounts()
-        for n, capture_id in enumerate(ids, start=1):
-            with self._writer() as session, session.begin():
-                reparse.reparse_capture(session, capture_id, derive, run_id, counts)
-            if progress:
-                progress(n, len(ids))
+        with ThreadPoolExecutor(max(1, workers), thread_name_prefix="xxgk-reparse") as threads:
+            pending: deque[Future] = deque()
+            queue = iter(ids)
+            for n in range(1, len(ids) + 1):
+                while len(pending) < 2 * max(1, workers) and (next_id := next(queue, None)) is not None:
+                    pending.append(threads.submit(load_and_derive, next_id))  # a bounded window: bodies are large
+                capture_id, capture, derived = pending.popleft().result()
+                with self._writer() as session, session.begin():
+                    reparse.apply(session, capture, capture_id, derived, run_id, counts)
+                if progress:
+                    progress(n, len(ids))
         with self._writer() as session, session.begin():
             reparse.finish(session, run_id, counts)
         return run_id, counts

@@ -82,11 +82,15 @@ def capture_record(row: CaptureRow) -> Capture:
                    warc_file=row.warc_file, warc_offset=row.warc_offset, warc_length=row.warc_length)
 
 
-def reparse_capture(session: Session, capture_id: int, derive: Derive, run_id: int, counts: RunCounts) -> None:
-    """Parse one capture again and apply the result, inside the caller's transaction."""
+def load_capture(session: Session, capture_id: int) -> Capture:
+    return capture_record(session.get_one(CaptureRow, capture_id))
+
+
+def apply(session: Session, capture: Capture, capture_id: int, derived: tuple[ReportData | None, str | None],
+          run_id: int, counts: RunCounts) -> None:
+    """Apply one capture's new derivation (from `derive`), inside the caller's transaction."""
+    report, error = derived
     row = session.get_one(CaptureRow, capture_id)
-    capture = capture_record(row)
-    report, error = derive(capture)
     version = session.scalar(select(VersionRow).where(VersionRow.first_capture_id == capture_id))
     if version is None:
         _promote(session, row, capture, report, error, counts)

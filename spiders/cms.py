@@ -57,6 +57,8 @@ class CmsFamily:
     spa_ids: tuple[tuple[str, str], ...] = ()   # (name, regex with group 1) read from the app page
 
 
+# TRS WCM's own field names, as its trsapi list API answers them
+_TRS_JSON = JsonList(items="data", url="DOCPUBURL", title="DOCTITLE", date="DOCRELTIME", total="recordCount")
 _CREATE_PAGE_HTML = r"createPageHTML\(\s*(?:['\"][\w-]+['\"]\s*,\s*)?(\d+)\s*,\s*\d+\s*,\s*['\"](\w+)['\"]\s*,\s*['\"](\w+)['\"]"
 
 FAMILIES: dict[str, CmsFamily] = {
@@ -72,6 +74,7 @@ FAMILIES: dict[str, CmsFamily] = {
         pagers=("createPageHTML", "countPage", "trsapi", "json_pages", "next_links"),
         markers=(r"createPageHTML\(", r"TRS_Editor|trs_editor_view|TRS_UEDITOR", r"CurrChnlCls",
                  r"/t\d{8}_\d+\.s?html?", r"var\s+countPage\s*="),
+        json_list=_TRS_JSON,   # a column of an older TRS site that pages through trsapi all the same
     ),
     # TRS with a trsapi list: the first page server-rendered (dl/dd rows), the rest through
     # listModel {recordCount, prepage, url: "/trsapi/…"} answering JSON (DOCTITLE, DOCPUBURL, DOCRELTIME).
@@ -83,7 +86,7 @@ FAMILIES: dict[str, CmsFamily] = {
         page_url="{stem}_{k}.{ext}",
         pagers=("trsapi", "json_pages", "createPageHTML", "countPage"),
         markers=(r"trsapi", r"listModel", r"recordCount"),
-        json_list=JsonList(items="data", url="DOCPUBURL", title="DOCTITLE", date="DOCRELTIME", total="recordCount"),
+        json_list=_TRS_JSON,
     ),
     # 开普云 Ucap: /<site>/c<id>/YYYYMM/<32 hex>.shtml; lists common_list.shtml, common_list_2.shtml …
     # written by createPageHTML('page_div', N, cur, 'common_list', 'shtml', total) (pages are 1-based);

@@ -205,3 +205,20 @@ def test_vsb_pages_count_down_from_the_total():
         f"http://www.zjc.gov.cn/xxgk/zfxxgknb/{k}.htm" for k in (4, 3, 2, 1)]
     numbered = ListPage("http://www.zjc.gov.cn/xxgk/zfxxgknb/4.htm", html=html, sel=Selector(text=html))
     assert list(PAGERS["vsb_down"](FAMILIES["vsb"], numbered)) == []   # page 1 named them all
+
+
+def test_families_that_fetch_json_lists_can_read_them():
+    """A family whose pagers fetch JSON (trsapi, Ucap search, gkmlpt) says where the items are; a TRS portal
+    taken for plain ``trs`` still reads a trsapi column (代县's list through the trs family)."""
+    for family in FAMILIES.values():
+        if set(family.pagers) & {"trsapi", "ucap_search", "gkmlpt", "json_pages"}:
+            assert family.json_list is not None, family.name
+    site = load_site("daixian")
+    ch = next(c for c in site.model.channels.values() if c.extra.get("chnlid"))
+    first = f"http://www.daixian.gov.cn{ch.path}index.html"
+    html = get(site, first).body.decode("utf-8")
+    api = list(PAGERS["trsapi"](FAMILIES["trs"], ListPage(first, html=html, sel=Selector(text=html))))
+    items = [i for url in api for i in json_items(FAMILIES["trs"], parse_json(get(site, url).body), url)]
+    listed = {a.path(site.ext) for a in site.model.articles_in(ch.host, ch.path)}
+    on_first = {urlsplit(urljoin(first, h)).path for h in Selector(text=html).css("dl a::attr(href)").getall()}
+    assert {urlsplit(i.url).path for i in items} | on_first == listed and items

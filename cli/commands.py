@@ -11,6 +11,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+from cli import argtypes
 from cli import queue as queue_cli
 from cli import views as views_cli
 from jobs.process import die_with_parent
@@ -79,6 +80,11 @@ def outcome(rc: int, run: dict | None, started: float) -> tuple[int, str]:
               f"versions, {run['duplicates']} duplicates, {run['not_modified']} not modified, "
               f"{run['not_requested']} not requested, {run['gone']} gone, {run['errors']} fetch errors")
     reached = run["new_reports"] + run["new_versions"] + run["duplicates"] + run["not_modified"] + run["not_requested"]
+    if rc == 0 and run["finish_reason"] == "page_budget":  # a crawl trap, or a portal grown past the budget
+        return EXIT_PARTIAL, (f"stopped by the page budget (XXGK_PAGE_BUDGET): a crawl trap? see the log's "
+                              f"\"crawl-trap patterns\"; nothing marked gone; {counts}")
+    if run["finish_reason"] == "warc_unusable":
+        return EXIT_FAILED, "failed at start: the WARC directory is unusable (XXGK_WARC_DIR; the log says why)"
     if rc != 0 or run["finish_reason"] != "finished":
         return EXIT_FAILED, f"{run['finish_reason'] or 'died'} (exit {rc}); {counts}"
     if reached == 0:
@@ -165,10 +171,16 @@ def worst(codes: list[int]) -> int:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
+    from crawler.safety import NAME
+
     known = spider_names()
     spiders = known if args.all else args.spiders
     if not spiders:
         print("xxgk crawl: name a spider (xxgk crawl zezhou) or --all", file=sys.stderr)
+        return EXIT_USAGE
+    misnamed = [s for s in spiders if not NAME.fullmatch(s)]
+    if misnamed:  # they would become file names (locks, logs)
+        print(f"xxgk crawl: spider names are [a-z0-9_]+: {', '.join(map(repr, misnamed))}", file=sys.stderr)
         return EXIT_USAGE
     unknown = set(spiders) - set(known)
     if unknown:
@@ -316,7 +328,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("replica", help="the local portal replicas")
     rsub = p.add_subparsers(dest="replica_command", required=True)
     s = rsub.add_parser("serve", help="serve the replicas as an HTTP(S) proxy on 127.0.0.1")
-    s.add_argument("--port", type=int, default=8118)
+    s.add_argument("--port", type=argtypes.port, default=8118)
     s.add_argument("--quiet", action="store_true")
     s.add_argument("--faults", metavar="SPEC", help="fault mode, seeded: 'seed=7,rate=0.3,persist=2,kinds=http_503+reset'")
     s.add_argument("--synthetic", type=int, default=0, metavar="N",
@@ -356,5 +368,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_reparse)
 
     p = with_db(sub.add_parser("raw", help="write a capture's raw bytes, exactly as fetched, to standard output"))
-    p.add_argument("capture_id", type=int)
+    p.add_argument("capture_id", type=argtypes.db_id)
     p.set_defaults(func=cmd_raw)

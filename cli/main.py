@@ -29,7 +29,9 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="xxgk", description=__doc__)
+    from cli.argtypes import OneLineErrors
+
+    parser = OneLineErrors(prog="xxgk", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("parse", help="parse one report file (.html/.htm/.txt/.pdf/.docx) to JSON")

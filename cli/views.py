@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
-from cli import text_table
+from cli import argtypes, text_table
 
 FORMATS = ("jsonl", "csv", "parquet")
 DATASETS = ("reports", "cells", "checks")
@@ -251,6 +251,12 @@ def render_failed(reports: list) -> str:
 def cmd_show(args: argparse.Namespace) -> int:
     from storage.views import find_report, report_detail
 
+    if argtypes.looks_numeric(args.report):  # an id, not a URL: ASCII digits within range, or a usage error
+        try:
+            args.report = str(argtypes.parse_int(args.report, 1, argtypes.DB_ID_MAX, "report id"))
+        except ValueError as exc:
+            print(f"xxgk show: {exc}", file=sys.stderr)
+            return 2
     with reading(args.database) as (_, session):
         report_id = find_report(session, args.report)
         detail = report_detail(session, report_id, args.version) if report_id is not None else None
@@ -328,6 +334,17 @@ def datasette_metadata(database_name: str) -> dict[str, Any]:
     return metadata
 
 
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name that may resolve anywhere
+
+
 def cmd_browse(args: argparse.Namespace) -> int:
     from storage import Archive
     from storage.database import driver_url, resolve_url
@@ -342,6 +359,14 @@ def cmd_browse(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"xxgk browse: no archive at {path} (run xxgk demo or xxgk crawl first)", file=sys.stderr)
         return 2
+    exposure = (f"the whole archive {path} (every capture's raw bytes, any read-only SQL, the database file "
+                f"as a download) to every machine that can reach {args.host}:{args.port}")
+    if not _is_loopback(args.host):
+        if not args.public:
+            print(f"xxgk browse: --host {args.host} would serve {exposure}; add --public to mean it",
+                  file=sys.stderr)
+            return 2
+        print(f"xxgk browse: PUBLIC: serving {exposure}", file=sys.stderr)
     Archive(url).close()  # bring the schema up to date before Datasette reads it
     with tempfile.TemporaryDirectory(prefix="xxgk-browse-") as tmp:
         meta = Path(tmp) / "metadata.json"
@@ -369,7 +394,7 @@ def register(sub: argparse._SubParsersAction,
                         "record per report (current version) and CSV/Parquet the reports dataset")
     _site_option(p)
     p.add_argument("--issuer", help="only this issuer (exact name)")
-    p.add_argument("--year", type=int, help="only this report year")
+    p.add_argument("--year", type=argtypes.year, help="only this report year")
     p.add_argument("--since", type=date.fromisoformat, metavar="YYYY-MM-DD",
                    help="only versions first fetched on or after this day (UTC)")
     p.set_defaults(func=cmd_export)
@@ -388,11 +413,16 @@ def register(sub: argparse._SubParsersAction,
     p = _view(with_db(sub.add_parser("show", help="one report: metadata, URLs, versions, tables, checks")),
               cmd_show, site=False)
     p.add_argument("report", help="report id or any URL that carried it")
-    p.add_argument("--version", type=int, help="version number to show (default: the current one)")
+    p.add_argument("--version", type=argtypes.integer(1, argtypes.DB_ID_MAX, "version"),
+                   help="version number to show (default: the current one)")
 
     p = with_db(sub.add_parser("browse", help="open the SQLite archive in Datasette, with labels and canned queries"))
-    p.add_argument("--port", type=int, default=8001)
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=argtypes.port, default=8001)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default loopback only; any other needs --public)")
+    p.add_argument("--public", action="store_true",
+                   help="allow a non-loopback --host: the archive, its raw captures and read-only SQL for anyone "
+                        "who can reach it")
     p.set_defaults(func=cmd_browse)
 
 

@@ -51,7 +51,9 @@ class PortalLock:
     """data/locks/<portal>.lock, flock'ed while the portal is crawled; the holder's pid inside."""
 
     def __init__(self, lock_dir: Path, portal: str) -> None:
-        self.path = lock_dir / f"{portal}.lock"
+        from crawler.safety import check_name
+
+        self.path = lock_dir / f"{check_name(portal)}.lock"
         self.file = None
 
     def acquire(self) -> bool:

@@ -23,11 +23,20 @@ RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 521, 522, 524, 408, 429, 403]
 XXGK_RETRY_BACKOFF_BASE = 5.0   # seconds before the first retry, doubling after
 XXGK_RETRY_BACKOFF_MAX = 120.0
-XXGK_CHALLENGE_MARKERS = ["请开启JavaScript", "__jsl_clearance", "请启用JavaScript", "安全验证"]
+# A challenge is told by evidence (crawler/middlewares.py is_challenge): status 521, or a page of at most
+# this many bytes whose script sets a cookie or reloads it, with at most this much visible text and no links.
 XXGK_CHALLENGE_MAX_BYTES = 16384
-DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
+XXGK_CHALLENGE_MAX_TEXT = 200
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024   # also the cap on a decompressed body (gzip/deflate/br bombs)
 DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
 DEPTH_LIMIT = 16   # the deepest real path (home → … → list page k → report) is about 8
+DEPTH_PRIORITY = 1  # shallow pages first: a trap's deep fan-out waits behind the portal's real pages
+# Hostile input (crawler/safety.py, crawler/middlewares.py): responses per spider and run before the run
+# stops ("page_budget"; about ten times a portal's walk: zezhou's real one is ~140 pages, the replicas' 13–76), and the slowest
+# body tolerated once XXGK_TRANSFER_GRACE seconds have passed (then cut and recorded; 0 turns it off).
+XXGK_PAGE_BUDGET = int(os.environ.get("XXGK_PAGE_BUDGET", "1500"))
+XXGK_MIN_TRANSFER_RATE = 1024     # bytes per second
+XXGK_TRANSFER_GRACE = 15.0        # seconds
 
 # `xxgk crawl` runs its portals in one process (crawler/multicrawl.py): this many at a time, each
 # closed after this many seconds (then given 2 × DOWNLOAD_TIMEOUT + 30 s for what is in flight).
@@ -35,7 +44,11 @@ XXGK_CONCURRENT_PORTALS = int(os.environ.get("XXGK_CONCURRENT_PORTALS", "16"))
 XXGK_PORTAL_TIME_LIMIT = float(os.environ.get("XXGK_PORTAL_TIME_LIMIT", str(4 * 3600)))
 
 TELNETCONSOLE_ENABLED = False
-EXTENSIONS = {"scrapy.extensions.remote_control.RemoteControl": None}  # no listening port of ours
+EXTENSIONS = {
+    "scrapy.extensions.remote_control.RemoteControl": None,  # no listening port of ours
+    "crawler.safety.PageBudget": 100,
+    "crawler.middlewares.TransferRateGuard": 110,
+}
 LOG_LEVEL = os.environ.get("XXGK_LOG_LEVEL", "INFO")
 FEED_EXPORT_ENCODING = "utf-8"
 
@@ -53,7 +66,10 @@ XXGK_WARC_DIR = os.environ.get("XXGK_WARC_DIR", "data/warc")
 XXGK_WARC_MAX_BYTES = int(os.environ.get("XXGK_WARC_MAX_BYTES", str(1 << 30)))
 
 DOWNLOADER_MIDDLEWARES = {
-    "crawler.safety.SafetyMiddleware": 50,                 # schemes, private addresses, crawl traps
+    "crawler.middlewares.LossRecorder": 10,                # first: every dropped request becomes a failure
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "crawler.middlewares.OffsiteRecorder": 50,             # Scrapy's off-site filter, recording what it drops
+    "crawler.safety.SafetyMiddleware": 60,                 # schemes, private addresses, crawl traps
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.RobotsTxtMiddleware": 100,        # Scrapy's, mended for queued requests
     "crawler.middlewares.RetryBackoffMiddleware": 530,

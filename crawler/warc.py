@@ -32,10 +32,14 @@ to XXGK_WARC_DIR; offset and length are those of the gzip member, as `warcio ext
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import logging
+import os
+import shutil
 import socket
 import sqlite3
+import zlib
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from http import HTTPStatus
@@ -47,17 +51,22 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
+from scrapy.utils.defer import deferred_from_coro
 from warcio.recordbuilder import RecordBuilder
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
+from crawler.incremental import SKIPPED
+from crawler.safety import check_name
+
 log = logging.getLogger(__name__)
 
 META_KEY = "xxgk_warc"
+UNUSABLE_REASON = "warc_unusable"   # finish reason of a run whose WARC directory cannot be written
 DEFAULT_DIR = "data/warc"
 DEFAULT_MAX_BYTES = 1 << 30
 SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
@@ -181,6 +190,9 @@ class WarcFiles:
             start = self._out.tell()
             self._writer.write_record(record)
             locations.append(Location(self._name, start, self._out.tell() - start))
+        # In the OS's hands before the archive database names the record: a kill -9 loses no record a
+        # capture refers to, at worst the one being written, which the next run cuts off (repair_tail).
+        self._out.flush()
         if self._out.tell() >= self.max_bytes:
             self.close()
         return locations
@@ -194,6 +206,9 @@ class WarcFiles:
                 break
             except FileExistsError:
                 continue
+        # Held while the file is written (released by the kernel even on kill -9): a run starting
+        # meanwhile leaves the file alone instead of "repairing" a record still being written.
+        fcntl.flock(self._out.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._name = name
         self.names.append(name)
         self._writer = WARCWriter(self._out, gzip=True, warc_version="1.1")
@@ -204,6 +219,60 @@ class WarcFiles:
             self.bytes += self._out.tell()
             self._out.close()
             self._out = self._writer = None
+
+
+def valid_gzip_prefix(path: Path, chunk_size: int = 1 << 20) -> tuple[int, bool]:
+    """(end of the last complete gzip member, whether the file is sound to its end). Streams the file,
+    never holding more than one chunk of input and of output."""
+    good = consumed = 0
+    decomp = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    started = False   # the current member has input
+    with open(path, "rb") as f:
+        while chunk := f.read(chunk_size):
+            data = chunk
+            while data:
+                started = True
+                try:
+                    decomp.decompress(data, chunk_size)
+                    while decomp.unconsumed_tail and not decomp.eof:
+                        decomp.decompress(decomp.unconsumed_tail, chunk_size)
+                except zlib.error:
+                    return good, False
+                if not decomp.eof:
+                    consumed += len(data)
+                    break
+                rest = decomp.unused_data
+                consumed += len(data) - len(rest)
+                good = consumed
+                decomp = zlib.decompressobj(zlib.MAX_WBITS | 16)
+                started, data = False, rest
+    return good, not started
+
+
+def repair_tail(path: Path) -> int:
+    """Cut a partial last record (a run killed while writing it) off a WARC file, so that it is valid
+    gzip members end to end; the bytes cut are kept beside it as <name>.damaged. Returns bytes cut
+    (0: sound, or another process holds the file open for writing)."""
+    with open(path, "r+b") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return 0   # a run still writing it: not ours to touch
+        good, sound = valid_gzip_prefix(path)
+        size = f.seek(0, 2)
+        if sound and good == size:
+            return 0
+        f.seek(good)
+        with open(path.with_name(path.name + ".damaged"), "ab") as keep:
+            shutil.copyfileobj(f, keep)
+        f.truncate(good)
+        return size - good
+
+
+def last_file(directory: Path, spider: str) -> Path | None:
+    """The newest WARC file of the spider (names sort by run start, then serial)."""
+    files = sorted(directory.glob(f"{spider}-[0-9]*-[0-9]*.warc.gz"))
+    return files[-1] if files else None
 
 
 def response_headers(response: Response, truncated: bool) -> ExactHeaders:
@@ -255,6 +324,7 @@ class WarcRecorder:
         self.builder = RecordBuilder(warc_version="1.1")
         self.files: WarcFiles | None = None
         self.index: DigestIndex | None = None
+        self.unusable = ""
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -268,8 +338,31 @@ class WarcRecorder:
 
     def spider_opened(self, spider: Spider) -> None:
         started = datetime.now(timezone.utc)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.index = DigestIndex(self.directory / f"{spider.name}-digests.sqlite")
+        try:
+            check_name(spider.name)
+            self.directory.mkdir(parents=True, exist_ok=True)
+            probe = self.directory / f".{spider.name}-probe-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+            self.index = DigestIndex(self.directory / f"{spider.name}-digests.sqlite")
+        except (OSError, ValueError, sqlite3.Error) as exc:
+            # No WARC means no faithful copy: the run stops rather than archive without one.
+            self.unusable = f"WARC directory {self.directory} unusable: {exc}"
+            log.error("%s; the run stops (set XXGK_WARC_DIR, or XXGK_WARC_ENABLED=0 to crawl without WARC)",
+                      self.unusable)
+            self.stats.set_value("xxgk/warc/unusable", self.unusable)
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason=UNUSABLE_REASON))
+            return
+        previous = last_file(self.directory, spider.name)
+        try:
+            cut = repair_tail(previous) if previous else 0
+        except OSError as exc:  # an old file we cannot open: this run's files are new ones anyway
+            log.error("WARC: could not check %s: %s", previous, exc)
+            cut = 0
+        if cut:
+            log.warning("WARC: %s ended in a partial record (a killed run); cut %d bytes, kept in %s.damaged",
+                        previous, cut, previous.name)
+            self.stats.set_value("xxgk/warc/repaired_bytes", cut)
         self.files = WarcFiles(self.directory, spider.name, started, self.max_bytes,
                                self._info(spider, started))
 
@@ -305,6 +398,9 @@ class WarcRecorder:
 
     # --- per fetch -----------------------------------------------------------------------------------
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        if self.unusable:  # the run is stopping: nothing is fetched that could not be recorded
+            request.meta[SKIPPED] = "warc_unusable"
+            raise IgnoreRequest(self.unusable)
         # A retried or redirected request inherits the meta of the earlier fetch; its own comes later.
         request.meta.pop(META_KEY, None)
         return None

@@ -24,9 +24,11 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Callable, Iterator, Union
 from urllib.parse import urlsplit
 
 import trustme
@@ -39,6 +41,29 @@ DEFAULT_PORT = 8118
 PROXY_ENV = "XXGK_REPLICA_PROXY"
 STATS_HOST = "xxgk-replica.internal"   # GET http://xxgk-replica.internal/ through the proxy: ReplicaServer.stats()
 BUILT_SITES_KEPT = 256                 # synthetic sites built on first request, the least recently used dropped
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """An override whose body is made while it is sent: slow, endless or huge bodies (hostile tests).
+
+    `chunks()` is called once per request and may never end; `rate` (bytes per second) trickles it out;
+    `length` is the Content-Length declared (None: chunked transfer coding, the body ends with `chunks`).
+    """
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    chunks: Callable[[], Iterator[bytes]]
+    rate: float | None = None
+    length: int | None = None
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+
+Served = Union[Response, Streamed]
+# An override for every path under a prefix: (path, query) -> what to serve, or None for the site's own.
+Generator = Callable[[str, str], "Served | None"]
 
 
 class _Server(ThreadingHTTPServer):
@@ -162,7 +187,11 @@ class _Handler(BaseHTTPRequestHandler):
         fault = owner.faults.fault_for(url, path) if owner.faults else None
         if owner.faults and "loop=" in query and query.count("loop=") < 30:
             fault = "redirect_loop"
-        resp = owner.overrides.get((host, path)) or site.lookup(host, path, query)
+        resp = owner.overridden(host, path, query) or site.lookup(host, path, query)
+        if isinstance(resp, Streamed):
+            owner.record(self.command, scheme, host, path + (f"?{query}" if query else ""), resp.status)
+            self._stream(resp, head)
+            return
         if fault:
             owner.record(self.command, scheme, host, path + (f"?{query}" if query else ""), -1)
             self._fault(fault, path, query, resp)
@@ -228,6 +257,33 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(resp.body[i:i + step])
             self.wfile.flush()
             time.sleep(0.1)
+
+    def _stream(self, resp: Streamed, head: bool) -> None:
+        """Send a Streamed override; a client that hangs up ends it."""
+        self.send_response(resp.status)
+        for k, v in resp.headers:
+            self.send_header(k, v)
+        chunked = resp.length is None
+        self.send_header("Transfer-Encoding", "chunked") if chunked else self.send_header("Content-Length", str(resp.length))
+        self.end_headers()
+        if head:
+            return
+        started, sent = time.monotonic(), 0
+        try:
+            for chunk in resp.chunks():
+                if not chunk:
+                    continue
+                if resp.rate:  # keep to the rate: wait until this chunk is due
+                    due = started + (sent + len(chunk)) / resp.rate
+                    time.sleep(max(0.0, due - time.monotonic()))
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+                self.wfile.flush()
+                sent += len(chunk)
+            if chunked:
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+            self.close_connection = True
 
     def _send_bytes(self, status: int, body: bytes, content_type: str = "text/html; charset=utf-8") -> None:
         self.send_response(status)
@@ -298,7 +354,8 @@ class ReplicaServer:
         self._lock = threading.Lock()
         self._log: list[tuple[str, str, str, str, int]] = []
         # Per-server changes to the (shared, cached) site data: edits and removals for re-crawl tests.
-        self.overrides: dict[tuple[str, str], Response] = {}
+        self.overrides: dict[tuple[str, str], Served] = {}
+        self.generators: list[tuple[str, str, Generator]] = []
         self.faults = faults
 
     # ---- lifecycle
@@ -344,10 +401,28 @@ class ReplicaServer:
     def hosts(self) -> list[str]:
         return sorted(set(self._by_host) | set(self._synthetic_by_host))
 
-    def override(self, url: str, response: Response) -> None:
-        """Serve `response` at `url` from now on (an edited or deleted report), on this server only."""
+    def override(self, url: str, response: Served) -> None:
+        """Serve `response` at `url` from now on (an edited or deleted report, a hostile body), on this
+        server only. A `Streamed` response is sent as it is made (slow, endless, huge)."""
         parts = urlsplit(url)
         self.overrides[(parts.hostname, parts.path)] = response
+
+    def override_prefix(self, url_prefix: str, generate: Generator) -> None:
+        """Serve `generate(path, query)` for every path under `url_prefix` (None: the site's own page):
+        crawl traps, pagers and calendars without end."""
+        parts = urlsplit(url_prefix)
+        self.generators.append((parts.hostname or "", parts.path, generate))
+
+    def overridden(self, host: str, path: str, query: str = "") -> Served | None:
+        found = self.overrides.get((host, path))
+        if found is not None:
+            return found
+        for g_host, prefix, generate in self.generators:
+            if host == g_host and path.startswith(prefix):
+                found = generate(path, query)
+                if found is not None:
+                    return found
+        return None
 
     def site_for(self, host: str) -> Site | None:
         site = self._by_host.get(host)

@@ -38,6 +38,10 @@ from spiders.cms import (FAMILIES, CmsFamily, ListPage, fetchable, cdata_records
 from spiders.pages import ArticleKeys, has_report_body, is_attachment, list_date, page_selector, page_text
 
 SITES_DIR = Path(__file__).with_name("sites")
+# Reports and attachments go before list pages (and DEPTH_PRIORITY puts shallow lists before deep
+# ones): a crawl trap that exhausts the page budget then costs list pages, not the reports found.
+REPORT_PRIORITY = 100
+PAGER_TRAP = 499   # the pagers (spiders/cms.py) stop at 500 pages: one that declares more is a trap
 
 
 def load_site(name: str) -> dict[str, Any]:
@@ -125,21 +129,28 @@ class PortalSpider(scrapy.Spider):
     # --- columns and list pages --------------------------------------------------------------------
     def parse_column(self, response: Response, root: str | None) -> Iterator[scrapy.Request]:
         """One list page, whatever its form: HTML rows, Hanweb CDATA records, a JSON list answer, or a
-        JS list app's page; then every further list page the family's pagers imply."""
+        JS list app's page; then every further list page the family's pagers imply.
+
+        A page with none of these (a WAF or maintenance page, a binary) is counted as a list page
+        without a list: the walk is incomplete, so no report may be called gone in this run."""
+        listed = 0   # rows, links to further list pages, a list API: the evidence of a list
         if is_json(response.body):
             data = parse_json(response.body)
             for item in json_items(self.family, data, response.url):
+                listed += 1
                 yield from self._list_item(item.url, item.title, item.date, response.url)
             page = ListPage(response.url, data=data)
         else:
             html = page_text(response)
             if html is None:
+                self._no_list(response.url)
                 return
             sel = Selector(text=html)
             app_url = response.meta.get("xxgk_app_url")
             if app_url:  # a JS list app opened for one column: its JSON list
                 api = spa_api_url(self.family, app_url, html)
                 if api:
+                    listed += 1
                     yield scrapy.Request(api, callback=self.parse_column, cb_kwargs={"root": root})
             records = cdata_records(html)   # Hanweb rows hidden in <script type="text/xml"> / dataproxy XML
             for s in (sel, Selector(text=records)) if records else (sel,):
@@ -150,17 +161,28 @@ class PortalSpider(scrapy.Spider):
                     url = self._canonical(response.urljoin(href))
                     path = urlsplit(url).path
                     if self.family.article_url.search(path) or is_attachment(url):
+                        listed += 1
                         title = _clean(a.attrib.get("title") or " ".join(a.css("::text").getall()))
                         yield from self._list_item(url, title, list_date(a), response.url)
                     elif root and url.startswith(root) and self.family.list_url.search(path):
+                        listed += 1
                         yield scrapy.Request(url, callback=self.parse_column, cb_kwargs={"root": root})
             page = ListPage(response.url, html=html, sel=sel)
-        for url in list_page_urls(self.family, page):
+        pages = list_page_urls(self.family, page)
+        if len(pages) >= PAGER_TRAP:  # a pager declaring more pages than any real list has
+            self.crawler.stats.inc_value("xxgk/traps/pager_declared")
+        if not listed and not pages:
+            self._no_list(response.url)
+        for url in pages:
             if not url_is_from_any_domain(url, self.allowed_domains):
                 continue
             app = self.family.spa_link is not None and bool(self.family.spa_link.search(url))
             yield scrapy.Request(url, callback=self.parse_column, cb_kwargs={"root": root},
                                  meta={"xxgk_app_url": url} if app else {}, dont_filter=app)
+
+    def _no_list(self, url: str) -> None:
+        self.logger.warning("list page without a list: %s (no report is marked gone in this run)", url)
+        self.crawler.stats.inc_value("xxgk/lists_without_list")
 
     def _list_item(self, url: str, title: str, date: str | None, list_url: str) -> Iterator[scrapy.Request]:
         """A list row linking an article or an attachment: requested when its title may be a report's."""
@@ -181,7 +203,7 @@ class PortalSpider(scrapy.Spider):
     def _article_request(self, url: str, title: str, list_date: str | None) -> Iterator[scrapy.Request]:
         key = self.keys.key(url)
         if key is None:
-            yield scrapy.Request(url, callback=self.parse_article,
+            yield scrapy.Request(url, callback=self.parse_article, priority=REPORT_PRIORITY,
                                  cb_kwargs={"list_title": title, "list_date": list_date})
         else:  # one article under several URLs: decided once every list has been read
             self.pending[key].append((url, title, list_date))
@@ -198,7 +220,7 @@ class PortalSpider(scrapy.Spider):
             url = self.keys.choose(u for u, _, _ in links)
             _, title, list_date = next(x for x in links if x[0] == url)
             self.crawler.stats.inc_value("xxgk/article_urls_merged", len({u for u, _, _ in links}) - 1)
-            self.crawler.engine.crawl(scrapy.Request(url, callback=self.parse_article,
+            self.crawler.engine.crawl(scrapy.Request(url, callback=self.parse_article, priority=REPORT_PRIORITY,
                                                      cb_kwargs={"list_title": title, "list_date": list_date}))
         raise DontCloseSpider
 
@@ -233,7 +255,7 @@ class PortalSpider(scrapy.Spider):
 
     def _attachment_request(self, url: str, name: str, list_date: str | None, referer: str) -> scrapy.Request:
         self.crawler.stats.inc_value("xxgk/attachment_links")
-        return scrapy.Request(url, callback=self.parse_attachment, headers={"Referer": referer},
+        return scrapy.Request(url, callback=self.parse_attachment, headers={"Referer": referer}, priority=REPORT_PRIORITY,
                               cb_kwargs={"list_title": name, "list_date": list_date, "referer": referer})
 
     def parse_attachment(self, response: Response, list_title: str | None, list_date: str | None,

@@ -87,6 +87,13 @@ class Archive:
         with self._writer() as session, session.begin():
             return runs.start_run(session, spider, site, when)
 
+    def close_dead_runs(self, spider: str, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Close the spider's runs that died without recording their end (runs.close_dead_runs)."""
+        from datetime import timezone
+
+        with self._writer() as session, session.begin():
+            return runs.close_dead_runs(session, spider, now or datetime.now(timezone.utc))
+
     def finish_run(self, run_id: int, when: datetime, reason: str, counts: dict[str, int]) -> None:
         with self._writer() as session, session.begin():
             runs.finish_run(session, run_id, when, reason, counts)

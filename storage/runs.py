@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from .models import CaptureRow, CrawlRunRow, FetchFailureRow, ReportRow, ReportUrlRow
+from .models import CaptureRow, CrawlRunRow, FetchFailureRow, ReportRow, ReportUrlRow, VersionRow
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,49 @@ def start_run(session: Session, spider: str, site: str, when: datetime) -> int:
     session.add(run)
     session.flush()
     return run.id
+
+
+DIED = "died"  # finish_reason of a run closed by the next one: killed, out of memory, power cut
+
+
+def close_dead_runs(session: Session, spider: str, now: datetime) -> list[dict]:
+    """Close the spider's runs that never recorded their end, with what they stored.
+
+    A run's captures are the spider's captures fetched between its start and the next run's start;
+    pages_fetched is then a lower bound (captures + recorded failures: 304s and lists are not stored).
+    Called when a run starts: a run of the same spider still going in another process (two `scrapy
+    crawl` at once) is closed too, and simply overwrites this record when it finishes.
+    """
+    all_runs = session.scalars(select(CrawlRunRow).where(CrawlRunRow.spider == spider)
+                               .order_by(CrawlRunRow.started_at, CrawlRunRow.id)).all()
+    closed = []
+    for i, run in enumerate(all_runs):
+        if run.finished_at is not None:
+            continue
+        until = all_runs[i + 1].started_at if i + 1 < len(all_runs) else now
+        in_run = (CaptureRow.spider == spider, CaptureRow.fetched_at >= run.started_at, CaptureRow.fetched_at < until)
+        captures = session.scalar(select(func.count(CaptureRow.id)).where(*in_run)) or 0
+        last_capture = session.scalar(select(func.max(CaptureRow.fetched_at)).where(*in_run))
+        failures = session.scalar(select(func.count(FetchFailureRow.id)).where(FetchFailureRow.run_id == run.id)) or 0
+        last_failure = session.scalar(select(func.max(FetchFailureRow.failed_at)).where(FetchFailureRow.run_id == run.id))
+        first_of_version = select(VersionRow.first_capture_id)
+        new_versions = session.scalar(select(func.count(CaptureRow.id)).where(*in_run, CaptureRow.id.in_(first_of_version))) or 0
+        new_reports = session.scalar(select(func.count(ReportRow.id)).where(
+            ReportRow.site == run.site, ReportRow.first_seen >= run.started_at, ReportRow.first_seen < until)) or 0
+        counts = {
+            "pages_fetched": captures + failures,
+            "new_reports": new_reports,
+            "new_versions": max(0, new_versions - new_reports),
+            "duplicates": session.scalar(select(func.count(CaptureRow.id)).where(
+                *in_run, CaptureRow.version_id.is_not(None), CaptureRow.id.not_in(first_of_version))) or 0,
+            "failed_parses": session.scalar(select(func.count(CaptureRow.id)).where(
+                *in_run, CaptureRow.parse_error.is_not(None))) or 0,
+            "errors": failures,
+        }
+        ended = max([t for t in (last_capture, last_failure) if t is not None], default=run.started_at)
+        finish_run(session, run.id, ended, DIED, counts)
+        closed.append({"id": run.id, "finished_at": ended, **counts})
+    return closed
 
 
 def finish_run(session: Session, run_id: int, when: datetime, reason: str, counts: dict[str, int]) -> None:

@@ -43,6 +43,15 @@ def check_rows(parsed: Any, version_id: int) -> list[dict[str, Any]]:
     return out
 
 
+def ocr_fields(parsed: Any) -> dict[str, Any]:
+    """The version's OCR columns from the parse output (`ocr`, `ocr_engine`, `ocr_confidence`; absent: not OCR'd)."""
+    parsed = parsed if isinstance(parsed, dict) else {}
+    ocr = parsed.get("ocr") is True
+    engine = parsed.get("ocr_engine")
+    return {"ocr": ocr, "ocr_engine": str(engine) if ocr and engine else None,
+            "ocr_confidence": _number(parsed.get("ocr_confidence")) if ocr else None}
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None

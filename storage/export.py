@@ -131,6 +131,7 @@ def _reports(session: Session, filters: Filters) -> Iterator[dict[str, Any]]:
             "capture_id": version.first_capture_id,
             "gone": gone.get(version.report_id),
             **{name: getattr(version, name) for name in DIVISION_FIELDS},
+            **{name: getattr(version, name) for name in OCR_FIELDS},
         }
         session.expunge(version)  # keep memory flat over a long export
 
@@ -138,6 +139,8 @@ def _reports(session: Session, filters: Filters) -> Iterator[dict[str, Any]]:
 _VERSION_FIELDS = ("report_id", "version_id", "is_current", "site", "issuer", "report_year")
 # The issuer's division and level, last in every dataset (added in schema version 2).
 DIVISION_FIELDS = ("adcode", "province", "prefecture", "county", "issuer_level")
+# Read by OCR, and how (reports only; schema version 3).
+OCR_FIELDS = ("ocr", "ocr_engine", "ocr_confidence")
 
 
 def _per_version(session: Session, filters: Filters, model: type, fields: dict[str, Any]) -> Iterator[dict[str, Any]]:

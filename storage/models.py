@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -162,6 +163,10 @@ class VersionRow(Base):
     prefecture: Mapped[str | None] = mapped_column(Text)
     county: Mapped[str | None] = mapped_column(Text)
     issuer_level: Mapped[str | None] = mapped_column(String)  # government | department | township
+    # Read by OCR (a scanned PDF): the engine and its mean character confidence (parse output ocr*).
+    ocr: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    ocr_engine: Mapped[str | None] = mapped_column(String)
+    ocr_confidence: Mapped[float | None] = mapped_column(Float)
     # The parse run (parse_runs.id, xxgk reparse) that last re-derived this version; null: as the crawl
     # parsed it. No foreign key: SQLite could only add one by rebuilding the table.
     parse_run_id: Mapped[int | None] = mapped_column(Integer)

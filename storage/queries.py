@@ -74,6 +74,10 @@ def iter_export(session: Session, database: str) -> Iterator[dict[str, Any]]:
             "prefecture": version.prefecture,
             "county": version.county,
             "issuer_level": version.issuer_level,
+            # read by OCR (a scanned PDF), with the engine and its confidence
+            "ocr": version.ocr,
+            "ocr_engine": version.ocr_engine,
+            "ocr_confidence": version.ocr_confidence,
         }
         session.expunge(version)  # keep memory flat over a long export
 

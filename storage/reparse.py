@@ -19,7 +19,7 @@ from typing import Callable, Iterator
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from .cells import cell_rows
+from .cells import cell_rows, ocr_fields
 from .models import CaptureRow, CellRow, CheckRow, ParseRunRow, ReportRow, VersionRow
 from .records import Capture, ReportData
 from .writer import _dedup, _linked_report, division_of, write_tables
@@ -110,7 +110,7 @@ def _update(session: Session, version: VersionRow, report: ReportData, run_id: i
         if getattr(version, name) != getattr(report, name):
             setattr(version, name, getattr(report, name))
             changed = True
-    for name, value in division_of(report).items():
+    for name, value in {**division_of(report), **ocr_fields(report.parsed)}.items():
         if getattr(version, name) != value:
             setattr(version, name, value)
             changed = True

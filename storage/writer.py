@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from .cells import cell_rows, check_rows
+from .cells import cell_rows, check_rows, ocr_fields
 from .models import CaptureRow, CellRow, CheckRow, ReportRow, ReportUrlRow, VersionRow
 from .records import Capture, ReportData, StoreOutcome
 
@@ -130,6 +130,7 @@ def _insert_version(session: Session, report_id: int, report: ReportData, captur
         first_capture_id=capture_row.id,
         created_at=datetime.now(timezone.utc),
         **division_of(report),
+        **ocr_fields(report.parsed),
     )
     session.add(version)
     session.flush()

@@ -70,7 +70,8 @@ def database_rows(url: str) -> dict[str, list[dict]]:
             "reports": [{**common(v.id), "version": numbers[v.id], "urls": urls[v.report_id], "title": v.title,
                          "published": v.published, "template": v.template, "content_hash": v.content_hash,
                          "text": v.text, "fetched_at": fetched[v.first_capture_id], "capture_id": v.first_capture_id,
-                         "gone": gone.get(v.report_id)} for v in versions],
+                         "gone": gone.get(v.report_id), "ocr": v.ocr, "ocr_engine": v.ocr_engine,
+                         "ocr_confidence": v.ocr_confidence} for v in versions],
             "cells": [{**common(c.version_id), "table": c.table_name, "row": c.row_key, "column": c.column_key,
                        "value": c.value, "raw": c.raw}
                       for c in s.scalars(select(CellRow).order_by(CellRow.version_id, CellRow.id))],
@@ -283,3 +284,21 @@ def test_dictionary_and_metadata_ship_with_the_package():
     for name in ("data_dictionary.json", "datasette_metadata.json"):
         assert json.loads(files("storage").joinpath(name).read_text(encoding="utf-8"))
     assert "*.json" in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+
+
+def test_ocr_columns_follow_the_parse_on_every_backend(db_url, tmp_path):
+    """A version read by OCR (parse output ocr, ocr_engine, ocr_confidence) says so in the reports dataset
+    and the per-report records; a page's version says ocr false."""
+    scanned = dataclasses.replace(report("scan"), parsed={**report("scan").parsed, "ocr": True,
+                                                          "ocr_engine": "rapidocr", "ocr_confidence": 0.914})
+    with Archive(db_url) as archive:
+        archive.store(capture(url="http://a.gov.cn/scan.pdf"), scanned)
+        archive.store(capture(url="http://a.gov.cn/page"), report("page"))
+    rows = _exported(db_url, tmp_path, "--dataset", "reports")
+    assert [(r["ocr"], r["ocr_engine"], r["ocr_confidence"]) for r in rows] == [
+        (True, "rapidocr", 0.914), (False, None, None)]
+    records = _exported(db_url, tmp_path)
+    assert [(r["ocr"], r["ocr_engine"]) for r in records] == [(True, "rapidocr"), (False, None)]
+    assert xxgk(["export", "--dataset", "reports", "--format", "parquet", "--out", str(tmp_path / "r.parquet"),
+                 "--database", db_url]) == 0
+    assert pq.read_table(tmp_path / "r.parquet").column("ocr").to_pylist() == [True, False]

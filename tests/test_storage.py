@@ -207,7 +207,7 @@ def test_export_fields(db_url: str) -> None:
         "raw": {"capture_id": out.capture_id, "database": masked_url(db_url), "compression": "zlib",
                 "how": f"xxgk raw {out.capture_id}"},
         "adcode": "140525", "province": "山西省", "prefecture": "晋城市", "county": "泽州县",
-        "issuer_level": "government",
+        "issuer_level": "government", "ocr": False, "ocr_engine": None, "ocr_confidence": None,
     }
     assert "s3cret" not in row["raw"]["database"]
     assert stats == {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import zlib
+from operator import itemgetter
 from datetime import datetime, timezone
 
 from sqlalchemy import select
@@ -155,8 +156,9 @@ def _insert_many(session: Session, model: type, rows: list[dict]) -> None:
     if not rows:
         return
     connection = session.connection()
-    columns = list(dict.fromkeys(c for row in rows for c in row))
+    columns = list(rows[0])  # cells.py builds every row of a table with the same keys
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     sql = (f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) "
            f"VALUES ({', '.join([marker] * len(columns))})")
-    connection.exec_driver_sql(sql, [tuple(row.get(c) for c in columns) for row in rows])
+    values = itemgetter(*columns)
+    connection.exec_driver_sql(sql, [values(row) for row in rows])

@@ -298,6 +298,8 @@ class Site:
         raw = self.raw.get((host, path + (f"?{query}" if query else "")))
         if raw is not None:
             return raw
+        if query and (host, f"{path}?{query}") in self._responses:   # a download script's file
+            return self._responses[(host, f"{path}?{query}")]
         if hasattr(self.family, "render_api"):  # list data a family serves by query (JSON, XML, ?pageNum=)
             answer = self.family.render_api(self.model, host, path, query)
             if answer is not None:

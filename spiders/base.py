@@ -160,9 +160,9 @@ class PortalSpider(scrapy.Spider):
                         continue   # javascript:, mailto:, # are never requested
                     url = self._canonical(response.urljoin(href))
                     path = urlsplit(url).path
-                    if self.family.article_url.search(path) or is_attachment(url):
+                    title = _clean(a.attrib.get("title") or " ".join(a.css("::text").getall()))
+                    if self.family.article_url.search(path) or is_attachment(url, title):
                         listed += 1
-                        title = _clean(a.attrib.get("title") or " ".join(a.css("::text").getall()))
                         yield from self._list_item(url, title, list_date(a), response.url)
                     elif root and url.startswith(root) and self.family.list_url.search(path):
                         listed += 1
@@ -191,7 +191,7 @@ class PortalSpider(scrapy.Spider):
             self.crawler.stats.inc_value("xxgk/offsite_links")  # a mirror's copy, a sister site
         elif not (is_report_title(title) or title.endswith(("...", "…"))):
             self.crawler.stats.inc_value("xxgk/list_items_skipped")
-        elif is_attachment(url):  # a list linking the PDF itself
+        elif is_attachment(url, title):  # a list linking the PDF itself
             yield self._attachment_request(url, title, date, referer=list_url)
         elif self.family.article_url.search(urlsplit(url).path):
             yield from self._article_request(self._canonical(url), title, date)
@@ -250,7 +250,7 @@ class PortalSpider(scrapy.Spider):
         for a in sel.css("a[href]"):
             url = response.urljoin(a.attrib["href"]).split("#", 1)[0]
             name = _clean(a.attrib.get("title") or " ".join(a.css("::text").getall()))
-            if is_attachment(url) and (is_report_title(name) or page_is_report):
+            if is_attachment(url, name) and (is_report_title(name) or page_is_report):
                 yield url, name
 
     def _attachment_request(self, url: str, name: str, list_date: str | None, referer: str) -> scrapy.Request:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Iterable
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from parsel import Selector
 from scrapy.http import Response, TextResponse
@@ -39,8 +39,20 @@ def page_selector(response: Response) -> Selector | None:
     return None if text is None else Selector(text=text)
 
 
-def is_attachment(url: str) -> bool:
-    return bool(ATTACHMENT_RE.search(urlsplit(url).path))
+# download scripts that serve a file named only in the query or in the link text (Hanweb
+# /module/download/downfile.jsp?filename=<hash>.pdf, 博达 VSB /system/_content/download.jsp?…&wbfileid=<n>)
+_DOWNLOAD_PATH = re.compile(r"down(?:load|file)[^/]*$", re.I)
+
+
+def is_attachment(url: str, text: str = "") -> bool:
+    """A link to a PDF/DOCX/DOC/WPS file: by its path, a file name in its query, or, for a download script,
+    the file name its link text shows."""
+    parts = urlsplit(url)
+    if ATTACHMENT_RE.search(parts.path):
+        return True
+    if not _DOWNLOAD_PATH.search(parts.path):
+        return False
+    return any(ATTACHMENT_RE.search(v) for _, v in parse_qsl(parts.query)) or bool(ATTACHMENT_RE.search(text.strip()))
 
 
 def has_report_body(sel: Selector) -> bool:

@@ -200,7 +200,7 @@ def test_attachment_kept_byte_for_byte(crawled, name, fmt):
     capture = first.capture(url)
     assert capture["referer"] == entry["pages"][0]      # the one-line page that linked it
     u = urlsplit(url)
-    served = site.lookup(u.hostname, u.path)
+    served = site.lookup(u.hostname, u.path, u.query)
     assert capture["content_type"] == served.header("Content-Type")
     with Archive(first.db_url) as archive:
         assert archive.raw_body(capture["id"]) == served.body

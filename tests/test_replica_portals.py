@@ -47,8 +47,8 @@ def links(site: Site, url: str, resp) -> list[str]:
         data = json.loads(resp.body)
         page = ListPage(url, data=data)
         return [i.url for i in json_items(family, data, url)] + list_page_urls(family, page)
-    if "html" not in ctype and "xml" not in ctype:
-        return []
+    if "html" not in ctype and ctype.split(";")[0].strip() not in ("text/xml", "application/xml"):
+        return []   # (an .docx is application/vnd.openxmlformats-…: not a page)
     html, _ = decode_bytes(resp.body, charset_from_content_type(ctype))
     doc = lxml.html.fromstring(re.sub(r"^\s*<\?xml[^>]*\?>", "", html))
     records = lxml.html.fromstring(f"<div>{cdata_records(html)}</div>")   # Hanweb rows kept as CDATA

@@ -15,7 +15,8 @@ from cli import argtypes
 from cli import queue as queue_cli
 from cli import views as views_cli
 from jobs.process import die_with_parent
-from spiders import spider_names
+from spiders import invalid_site_files, spider_names
+
 
 def _archive(url: str | None):
     from storage import Archive
@@ -24,9 +25,10 @@ def _archive(url: str | None):
 
 
 def run_crawl(spider: str, *, database: str | None, replica: str | None, log_file: Path | None,
-              extra_settings: list[str] = (), progress: bool = False) -> int:
+              extra_settings: list[str] = (), progress: bool = False, spider_args: dict[str, str] | None = None,
+              env_extra: dict[str, str] | None = None) -> int:
     """`scrapy crawl SPIDER` in a child process (a Twisted reactor cannot be restarted in one process)."""
-    env = dict(os.environ)
+    env = dict(os.environ, **(env_extra or {}))
     if database:
         env["XXGK_DATABASE_URL"] = database
     if replica:
@@ -34,6 +36,8 @@ def run_crawl(spider: str, *, database: str | None, replica: str | None, log_fil
     cmd = [sys.executable, "-m", "scrapy", "crawl", spider]
     for setting in extra_settings:
         cmd += ["-s", setting]
+    for key, value in (spider_args or {}).items():
+        cmd += ["-a", f"{key}={value}"]
     if log_file:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         cmd += ["-s", f"LOG_FILE={log_file}"]
@@ -61,6 +65,7 @@ def _show_progress(child: subprocess.Popen, database: str | None, spider: str) -
 
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOTHING, EXIT_PARTIAL, EXIT_LOCKED = 0, 1, 2, 3, 4, 75
+EXIT_CALLBACK, EXIT_SITE_FILE = 5, 6
 
 
 def run_summary(database: str | None, spider: str) -> dict | None:
@@ -79,6 +84,10 @@ def outcome(rc: int, run: dict | None, started: float) -> tuple[int, str]:
     counts = (f"{run['pages_fetched']} pages, {run['new_reports']} new reports, {run['new_versions']} new "
               f"versions, {run['duplicates']} duplicates, {run['not_modified']} not modified, "
               f"{run['not_requested']} not requested, {run['gone']} gone, {run['errors']} fetch errors")
+    callback_errors = run.get("callback_errors") or 0
+    if callback_errors:  # a spider callback raised: part of the walk is missing, never only in the log
+        counts = counts.replace(f"{run['errors']} fetch errors",
+                                f"{run['errors'] - callback_errors} fetch errors, {callback_errors} callback errors")
     reached = run["new_reports"] + run["new_versions"] + run["duplicates"] + run["not_modified"] + run["not_requested"]
     if rc == 0 and run["finish_reason"] == "page_budget":  # a crawl trap, or a portal grown past the budget
         return EXIT_PARTIAL, (f"stopped by the page budget (XXGK_PAGE_BUDGET): a crawl trap? see the log's "
@@ -87,6 +96,8 @@ def outcome(rc: int, run: dict | None, started: float) -> tuple[int, str]:
         return EXIT_FAILED, "failed at start: the WARC directory is unusable (XXGK_WARC_DIR; the log says why)"
     if rc != 0 or run["finish_reason"] != "finished":
         return EXIT_FAILED, f"{run['finish_reason'] or 'died'} (exit {rc}); {counts}"
+    if callback_errors:
+        return EXIT_CALLBACK, f"finished, but a spider callback raised {callback_errors} time(s) (URLs in the log); {counts}"
     if reached == 0:
         return EXIT_NOTHING, f"finished but reached no report page (has the portal moved?); {counts}"
     if run["errors"]:
@@ -167,17 +178,34 @@ def _show_progress_many(stop: threading.Event, database: str | None, results: di
 
 def worst(codes: list[int]) -> int:
     """The exit status of a crawl of several portals: the worst of theirs (failures before partial ones)."""
-    return max(codes, key=lambda c: (c != EXIT_OK, c in (EXIT_FAILED, EXIT_NOTHING), c), default=EXIT_OK)
+    return max(codes, key=lambda c: (c != EXIT_OK, c in (EXIT_FAILED, EXIT_NOTHING, EXIT_CALLBACK), c),
+               default=EXIT_OK)
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     from crawler.safety import NAME
 
+    codes: list[int] = []
+    spiders = list(args.spiders)
+    for url in args.portal or []:  # discover, then crawl the site file it wrote
+        code, names = _discover([{"url": url}], args, out=None, budget=args.budget, quiet=args.quiet)
+        codes.append(code)
+        spiders += names
+    invalid = invalid_site_files()
     known = spider_names()
-    spiders = known if args.all else args.spiders
-    if not spiders:
-        print("xxgk crawl: name a spider (xxgk crawl zezhou) or --all", file=sys.stderr)
+    if args.all:
+        spiders = known
+        for error in invalid:  # the other portals go on; the bad file shows in the summary and exit status
+            print(f"{error.path.stem}: {error}")
+            codes.append(EXIT_SITE_FILE)
+    if not spiders and not codes:
+        print("xxgk crawl: name a spider (xxgk crawl zezhou), --portal URL or --all", file=sys.stderr)
         return EXIT_USAGE
+    bad = {e.path.stem: e for e in invalid}
+    for name in [s for s in spiders if s in bad and s not in known]:
+        print(f"{name}: {bad[name]}")
+        codes.append(EXIT_SITE_FILE)
+    spiders = [s for s in spiders if not (s in bad and s not in known)]
     misnamed = [s for s in spiders if not NAME.fullmatch(s)]
     if misnamed:  # they would become file names (locks, logs)
         print(f"xxgk crawl: spider names are [a-z0-9_]+: {', '.join(map(repr, misnamed))}", file=sys.stderr)
@@ -187,14 +215,102 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         print(f"xxgk crawl: unknown spider(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}",
               file=sys.stderr)
         return EXIT_USAGE
-    bad = [s for s in args.set if "=" not in s]
-    if bad:
-        print(f"xxgk crawl: --set takes NAME=VALUE, not {bad[0]!r}", file=sys.stderr)
+    unset = [s for s in args.set if "=" not in s]
+    if unset:
+        print(f"xxgk crawl: --set takes NAME=VALUE, not {unset[0]!r}", file=sys.stderr)
         return EXIT_USAGE
+    if not spiders:  # nothing left to crawl: only bad site files or portals discovery did not find
+        return worst(codes)
     results = crawl_portals_child(list(dict.fromkeys(spiders)), database=args.database, replica=args.replica,
                                   log_dir=Path(args.log_dir), at_once=args.portals_at_once,
                                   time_limit=args.time_limit, extra_settings=args.set, quiet=args.quiet)
-    return worst([code for code, _ in results.values()])
+    return worst(codes + [code for code, _ in results.values()])
+
+
+def _unique_names(portals: list[dict]) -> None:
+    """A spider name per portal from its domain (zezhou), made unique within the run."""
+    from spiders.discovery import registered_domain, site_name
+
+    taken: set[str] = set()
+    for p in portals:
+        name = p.get("name") or site_name(p["url"])
+        if name in taken:
+            from urllib.parse import urlsplit
+
+            name = registered_domain(urlsplit(p["url"]).hostname or "").replace(".", "_").replace("-", "_")
+        while name in taken:
+            name += "_2"
+        taken.add(name)
+        p["name"] = name
+
+
+def _discover(portals: list[dict], args: argparse.Namespace, out: str | None, budget: int,
+              quiet: bool = False) -> tuple[int, list[str]]:
+    """Run the discover spider over the portals; print a line each; (exit status, names found)."""
+    import tempfile
+
+    from spiders.sitefiles import user_sites_dir
+
+    _unique_names(portals)
+    out_dir = Path(out) if out else user_sites_dir()
+    log_dir = Path(getattr(args, "log_dir", None) or "data/logs")
+    with tempfile.TemporaryDirectory(prefix="xxgk-discover-") as tmp:
+        listing, results = Path(tmp) / "portals.json", Path(tmp) / "results.jsonl"
+        listing.write_text(json.dumps(portals, ensure_ascii=False), encoding="utf-8")
+        rc = run_crawl("discover", database=None, replica=getattr(args, "replica", None),
+                       log_file=log_dir / "discover.log",
+                       spider_args={"portals": str(listing), "out": str(out_dir), "budget": str(budget),
+                                    "results": str(results)},
+                       env_extra={"XXGK_SITES_DIR": str(out_dir)})
+        records = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()] if results.exists() else []
+    done = {r["url"] for r in records}
+    codes, names = [], []
+    for r in records:
+        if r["status"] == "found":
+            names.append(r["name"])
+            columns = ", ".join(r["columns"])
+            print(f"{r['name']}: found; {r['family']}, {r['structure']}, column(s) {columns}; "
+                  f"{r['reports_first_page']} reports on the first list page(s); {r['pages']} pages; "
+                  f"confidence {r['confidence']}; site file {r['site_file']}")
+            codes.append(EXIT_OK)
+        else:
+            family = f"; family {r['family']}" if r.get("family") else ""
+            print(f"{r['name']}: {r['status']} ({r['reason']}){family}; {r['pages']} pages; {r['url']}")
+            codes.append(EXIT_NOTHING)
+    for p in portals:
+        if p["url"] not in done:
+            print(f"{p['name']}: not discovered (discover exited {rc} first); {p['url']}")
+            codes.append(EXIT_FAILED)
+    return worst(codes), names
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    from cli.registry import read_registry
+
+    portals = [{"url": u} for u in args.urls]
+    if args.registry:
+        try:
+            listed, skipped = read_registry(Path(args.registry), province=args.province, level=args.level)
+        except (OSError, ValueError) as exc:
+            print(f"xxgk discover: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        for s in skipped:
+            print(f"{s.name}: skipped ({s.reason})")
+        portals += [{"url": p.url, "county": p.name, "alt": p.alt, "notes": p.notes} for p in listed]
+    if not portals:
+        print("xxgk discover: give portal URLs or --registry FILE", file=sys.stderr)
+        return EXIT_USAGE
+    if args.dry_run:  # nothing is sent: the list of what a run would visit
+        _unique_names(portals)
+        for p in portals:
+            notes = "; ".join(p.get("notes") or [])
+            print(f"{p['name']}: would visit {p['url']}" + (f" ({p.get('county')})" if p.get("county") else "")
+                  + (f"; {notes}" if notes else ""))
+        print(f"{len(portals)} portal(s) would be visited, up to {args.budget} pages each; nothing was sent",
+              file=sys.stderr)
+        return EXIT_OK
+    code, _ = _discover(portals, args, args.out, args.budget)
+    return code
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -353,7 +469,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="close a portal's crawl after this long (default $XXGK_PORTAL_TIME_LIMIT or 4 h)")
     p.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                    help="a Scrapy setting for every portal's crawl, as `scrapy crawl -s`")
+    p.add_argument("--portal", action="append", metavar="URL",
+                   help="discover the portal at this home page (site file into $XXGK_SITES_DIR), then crawl it")
+    p.add_argument("--budget", type=int, default=60, help="discovery's page budget per portal (default 60)")
     p.set_defaults(func=cmd_crawl)
+
+    p = sub.add_parser("discover", help="find each portal's 年报 column(s) from its home page and write its site file")
+    p.add_argument("urls", nargs="*", metavar="URL", help="portal home pages")
+    p.add_argument("--registry", metavar="FILE", help="a CSV of portals (columns province, prefecture, name, level, url, url_alt)")
+    p.add_argument("--province", help="only the registry's rows of this province (e.g. 山西省)")
+    p.add_argument("--level", choices=["province", "prefecture", "county"], help="only the registry's rows of this level")
+    p.add_argument("--out", metavar="DIR", help="where site files go (default $XXGK_SITES_DIR or data/sites)")
+    p.add_argument("--budget", type=int, default=60, help="pages per portal (default 60)")
+    p.add_argument("--dry-run", action="store_true", help="print the portals a run would visit; send nothing")
+    p.add_argument("--replica", help="discover on the replica at this proxy URL instead of the real portals")
+    p.add_argument("--log-dir", default="data/logs", help="the log goes to DIR/discover.log")
+    p.set_defaults(func=cmd_discover)
 
     views_cli.register(sub, with_db)  # export, coverage, checks, show, browse (cli/views.py)
     queue_cli.register(sub, with_db)  # queue crawl|schedule|status, worker (cli/queue.py)

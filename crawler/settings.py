@@ -48,6 +48,7 @@ EXTENSIONS = {
     "scrapy.extensions.remote_control.RemoteControl": None,  # no listening port of ours
     "crawler.safety.PageBudget": 100,
     "crawler.middlewares.TransferRateGuard": 110,
+    "crawler.errors.CallbackErrors": 500,                     # a raising callback shows in the run's summary
 }
 LOG_LEVEL = os.environ.get("XXGK_LOG_LEVEL", "INFO")
 FEED_EXPORT_ENCODING = "utf-8"

@@ -326,11 +326,13 @@ def _not_modified(req_headers, resp: Response) -> bool:
 class ReplicaServer:
     """The replica proxy: ``with ReplicaServer() as srv: ... srv.proxy_url ...``."""
 
-    def __init__(self, port: int = 0, sites: list[str] | None = None, verbose: bool = False,
+    def __init__(self, port: int = 0, sites: list[str | Site] | None = None, verbose: bool = False,
                  faults: FaultPlan | None = None, synthetic: list[SyntheticPortal] = (), latency: float = 0.0):
         self.requested_port = port
         self.verbose = verbose
-        self.sites: list[Site] = [load_site(n) for n in (sites if sites is not None else replica_sites())]
+        # names of replica sites, or built Site objects (a variant of a site made in a test)
+        self.sites: list[Site] = [n if isinstance(n, Site) else load_site(n)
+                                  for n in (sites if sites is not None else replica_sites())]
         self._by_host = {h: s for s in self.sites for h in s.hosts}
         # synthetic portals (replica/synthetic.py) are built when first asked for: 1,000 of them built
         # up front would take minutes and gigabytes

@@ -21,7 +21,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from typing import Any
 
-from . import documents, synth
+from . import documents, search, synth
+from .sitecheck import check_replica_site
 from .render import render_table2, render_table3, render_table4
 from .families import Article, Channel, Page, SiteModel, get_family
 from .families.common import CST
@@ -54,7 +55,8 @@ def replica_hosts() -> list[str]:
 
 @lru_cache(maxsize=None)
 def load_site(name: str) -> "Site":
-    data = json.loads((SITES_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    path = SITES_DIR / f"{name}.json"
+    data = check_replica_site(json.loads(path.read_text(encoding="utf-8")), path)
     return Site(name, data)
 
 
@@ -295,6 +297,9 @@ class Site:
     def lookup(self, host: str, path: str, query: str = "") -> Response:
         """The response for a GET of http(s)://host/path?query on this site (200, 301 or 404)."""
         requested, host = host, self.aliases.get(host, host)
+        if path == self.data.get("search", {}).get("path"):  # a generic site search (replica/search.py)
+            return Response(200, (("Content-Type", "text/html; charset=UTF-8"),),
+                            search.render_results(self.model, self.scheme, self.ext, query))
         raw = self.raw.get((host, path + (f"?{query}" if query else "")))
         if raw is not None:
             return raw

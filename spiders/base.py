@@ -5,21 +5,15 @@ year's) tree: every column and list page under it (JS-only pagers expanded) --> 
 annual-report titles --> the PDF/DOCX a report page only links to. Link text is followed rather than paths
 because paths drift between redesigns.
 
-Site-file knobs (all optional but the first five): ``cms``, ``allowed_domains`` (a mirror host outside them
-is never fetched), ``start_urls``, ``path``, ``issuer_link`` (regex on the hub's links), ``hub_selector``
-(CSS of the hub's issuer/year box when the page's navigation would match too), ``issuer_root_up`` (0: the
-linked column is the root, as for per-year or per-cid columns), ``issuer_tree`` (false: the root is only a
-URL prefix, not a page to read, as for Ucap channels), ``url_rewrites`` ([regex, replacement]:
-/mobile/ copies to the desktop URL), ``article_key`` (regex, group 1 = the article id shared by the URLs of
-one article: an aid under several cids, an id under two host spellings; fetched once).
+Every key of a site file is described in docs/site-files.md and checked by spiders/site-file.schema.json
+when the file is loaded (spiders/sitefiles.py). Without ``path`` the crawl starts at the 年报 hub itself (what
+``xxgk discover`` writes); without ``issuer_link`` the hub is the one issuer's column.
 """
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
 from urllib.parse import urljoin, urlsplit
 
@@ -35,17 +29,15 @@ from crawler.items import ReportPage
 from pipelines.parser import is_report_title
 from spiders.cms import (FAMILIES, CmsFamily, ListPage, fetchable, cdata_records, is_json, json_items,
                          list_page_urls, parse_json, spa_api_url, url_date)
+from spiders.discovery import link_text
 from spiders.pages import ArticleKeys, has_report_body, is_attachment, list_date, page_selector, page_text
+from spiders.sitefiles import BUNDLED_DIR as SITES_DIR  # noqa: F401 (where the bundled site files are)
+from spiders.sitefiles import load_site  # noqa: F401 (checked against the schema)
 
-SITES_DIR = Path(__file__).with_name("sites")
 # Reports and attachments go before list pages (and DEPTH_PRIORITY puts shallow lists before deep
 # ones): a crawl trap that exhausts the page budget then costs list pages, not the reports found.
 REPORT_PRIORITY = 100
 PAGER_TRAP = 499   # the pagers (spiders/cms.py) stop at 500 pages: one that declares more is a trap
-
-
-def load_site(name: str) -> dict[str, Any]:
-    return json.loads((SITES_DIR / f"{name}.json").read_text(encoding="utf-8"))
 
 
 def _clean(text: str) -> str:
@@ -57,15 +49,22 @@ class PortalSpider(scrapy.Spider):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        cfg = self.site_config
-        self.family: CmsFamily = FAMILIES[cfg["cms"]]
-        self.allowed_domains = list(cfg["allowed_domains"])
-        self.issuer_link = re.compile(cfg["issuer_link"]) if cfg.get("issuer_link") else None  # None: one issuer
-        self.keys = ArticleKeys(cfg.get("article_key"), cfg.get("url_rewrites", []),
-                                urlsplit(cfg["start_urls"][0]).hostname or "")
         # article key -> (url, list title, list date) of every link to it, fetched when the lists are done
         self.pending: dict[str, list[tuple[str, str, str | None]]] = defaultdict(list)
         self.fetched_keys: set[str] = set()
+        if self.site_config:
+            self.configure(self.site_config)
+
+    def configure(self, cfg: dict[str, Any]) -> None:
+        """Take a site file (checked against spiders/site-file.schema.json when it was loaded)."""
+        self.site_config = cfg
+        self.family: CmsFamily = FAMILIES[cfg["cms"]]
+        self.allowed_domains = list(cfg["allowed_domains"])
+        # one issuer only: no issuer links to match, the start page is the column
+        self.issuer_link = re.compile(cfg["issuer_link"]) if cfg.get("issuer_link") else None
+        self.attachment_domains = list(cfg.get("attachment_domains", []))
+        self.keys = ArticleKeys(cfg.get("article_key"), cfg.get("url_rewrites", []),
+                                urlsplit(cfg["start_urls"][0]).hostname or "")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "PortalSpider":
@@ -74,8 +73,20 @@ class PortalSpider(scrapy.Spider):
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        for url in self.site_config["start_urls"]:
-            yield scrapy.Request(url, callback=self.parse_path, cb_kwargs={"step": 0})
+        for request in self.start_requests_from_config():
+            yield request
+
+    def start_requests_from_config(self) -> Iterator[scrapy.Request]:
+        """With a ``path``, the walk starts at the home page; without one, the first start URL is the
+        年报 hub (or the one column) and any further start URLs are columns walked on their own."""
+        urls = self.site_config["start_urls"]
+        if self.site_config.get("path"):
+            for url in urls:
+                yield scrapy.Request(url, callback=self.parse_path, cb_kwargs={"step": 0})
+            return
+        yield scrapy.Request(urls[0], callback=self.parse_hub)
+        for url in urls[1:]:
+            yield scrapy.Request(url, callback=self.parse_column, cb_kwargs={"root": None})
 
     # --- the path from the home page to the 年报 hub -------------------------------------------
     def parse_path(self, response: Response, step: int) -> Iterator[scrapy.Request]:
@@ -93,10 +104,13 @@ class PortalSpider(scrapy.Spider):
 
     @staticmethod
     def _link_by_text(response: Response, label: str) -> str | None:
-        links = [(_clean(" ".join(a.css("::text").getall())), a.attrib.get("href"), a.attrib.get("title", ""))
-                 for a in response.css("a[href]")]
+        """The href of the link named ``label`` (text or title; spaces and <br> inside ignored), never a
+        javascript:, mailto: or # link (a dead twin of the real navigation link)."""
+        label = "".join(label.split())
+        links = [(link_text(a), a.attrib["href"], "".join(a.attrib.get("title", "").split()))
+                 for a in response.css("a[href]") if fetchable(a.attrib["href"])]
         for text, href, title in links:
-            if text == label or _clean(title) == label:
+            if text == label or title == label:
                 return href
         for text, href, _title in links:
             if label in text and len(text) <= len(label) + 6:
@@ -106,10 +120,15 @@ class PortalSpider(scrapy.Spider):
     # --- the hub: one link per issuer ------------------------------------------------------------
     def parse_hub(self, response: Response) -> Iterator[scrapy.Request]:
         roots = set()
+        if self.issuer_link is None:  # one issuer: the hub is its column (its pagers, no sub-columns)
+            yield from self.parse_column(response, root=None)
+            return
         box = self.site_config.get("hub_selector")
         for href in response.css(f"{box} a::attr(href)" if box else "a::attr(href)").getall():
+            if not fetchable(href):
+                continue
             url = self._canonical(response.urljoin(href))
-            if self.issuer_link is None or not self.issuer_link.search(urlsplit(url).path):
+            if not self.issuer_link.search(urlsplit(url).path):
                 continue
             root = self._issuer_root(url)
             if root in roots:
@@ -255,7 +274,13 @@ class PortalSpider(scrapy.Spider):
 
     def _attachment_request(self, url: str, name: str, list_date: str | None, referer: str) -> scrapy.Request:
         self.crawler.stats.inc_value("xxgk/attachment_links")
-        return scrapy.Request(url, callback=self.parse_attachment, headers={"Referer": referer}, priority=REPORT_PRIORITY,
+from spiders.sitefiles import BUNDLED_DIR as SITES_DIR  # noqa: F401 (where the bundled site files are)
+from spiders.sitefiles import load_site  # noqa: F401 (checked against the schema)
+
+# Reports and attachments go before list pages (and DEPTH_PRIORITY puts shallow lists before deep
+# ones): a crawl trap that exhausts the page budget then costs list pages, not the reports found.
+REPORT_PRIORITY = 100
+PAGER_TRAP = 499   # the pagers (spiders/cms.py) stop at 500 pages: one that declares more is a trap
                               cb_kwargs={"list_title": name, "list_date": list_date, "referer": referer})
 
     def parse_attachment(self, response: Response, list_title: str | None, list_date: str | None,

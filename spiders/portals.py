@@ -1,30 +1,20 @@
 """One spider class per site file: a new portal on a known CMS family is a JSON file.
 
-Site files come from spiders/sites/ (bundled) and from the directory $XXGK_SITES_DIR names, if any
-(discovered or generated portals, e.g. `xxgk replica serve --synthetic N`); a bundled name wins.
-A site file whose spider or site name is not [a-z0-9_]+ is skipped with an error: those names become
-file names (locks, logs, WARC files).
+Site files come from spiders/sites/ (bundled) and $XXGK_SITES_DIR (default data/sites/: discovered, generated
+or hand-written portals), where a file of the same name wins (spiders/sitefiles.py). A file that fails its
+check (spiders/site-file.schema.json; spider and site names are [a-z0-9_]+, as they become file names for
+locks, logs and WARC files) is named on stderr (file and key) and skipped; `xxgk crawl` shows it in its
+summary and exit status.
 """
 from __future__ import annotations
 
-import json
-import logging
-import os
-from pathlib import Path
+import sys
 
 from crawler.safety import check_name
-from spiders.base import SITES_DIR, PortalSpider
+from spiders.base import PortalSpider
+from spiders.sitefiles import load_sites
 
-log = logging.getLogger(__name__)
-
-
-def site_files() -> list[Path]:
-    files = {p.stem: p for p in sorted(SITES_DIR.glob("*.json"))}
-    extra = os.environ.get("XXGK_SITES_DIR")
-    if extra:
-        for p in sorted(Path(extra).glob("*.json")):
-            files.setdefault(p.stem, p)
-    return list(files.values())
+SITES, INVALID = load_sites()
 
 
 def spider_class(config: dict) -> type[PortalSpider]:
@@ -36,12 +26,11 @@ def spider_class(config: dict) -> type[PortalSpider]:
                                               "__module__": __name__})
 
 
-for _path in site_files():
-    try:
-        _cls = spider_class(json.loads(_path.read_text(encoding="utf-8")))
-    except ValueError as _exc:  # one bad site file must not take the others down
-        log.error("site file %s skipped: %s", _path, _exc)
-        continue
-    globals()[_cls.__name__] = _cls
-    del _cls
-del _path  # one module attribute per spider, or Scrapy's loader sees each twice
+def _register() -> None:
+    for error in INVALID:
+        print(f"xxgk: {error}", file=sys.stderr)
+    for config in SITES.values():  # one module attribute per spider, or Scrapy's loader sees one twice
+        globals()[f"_{config['name']}_spider"] = spider_class(config)
+
+
+_register()

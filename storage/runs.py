@@ -140,11 +140,21 @@ def last_failures(session: Session, spider: str) -> list[str]:
     return sorted(set(session.scalars(select(FetchFailureRow.url).where(FetchFailureRow.run_id == last))))
 
 
+CALLBACK_ERROR = "callback error"   # crawler/errors.py records a raising spider callback under this reason
+
+
 def runs(session: Session, spider: str | None = None) -> list[dict]:
+    """Every run (oldest first), with ``callback_errors``: how many of its ``errors`` were callbacks that raised."""
     query = select(CrawlRunRow).order_by(CrawlRunRow.id)
     if spider:
         query = query.where(CrawlRunRow.spider == spider)
-    return [{c.name: getattr(r, c.name) for c in CrawlRunRow.__table__.columns} for r in session.scalars(query)]
+    out = [{c.name: getattr(r, c.name) for c in CrawlRunRow.__table__.columns} for r in session.scalars(query)]
+    raised = dict(session.execute(
+        select(FetchFailureRow.run_id, func.count()).where(FetchFailureRow.reason.like(f"{CALLBACK_ERROR}:%"))
+        .group_by(FetchFailureRow.run_id)).all())
+    for run in out:
+        run["callback_errors"] = raised.get(run["id"], 0)
+    return out
 
 
 def _chunks(items: list[str], size: int = 500):

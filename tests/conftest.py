@@ -79,3 +79,12 @@ def _warc_dir(tmp_path_factory) -> Iterator[None]:  # type: ignore[no-untyped-de
     patch.setenv("XXGK_WARC_DIR", str(tmp_path_factory.mktemp("warc")))
     yield
     patch.undo()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _sites_dir(tmp_path_factory) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """User site files ($XXGK_SITES_DIR) come from an empty folder, not the checkout's ./data/sites."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XXGK_SITES_DIR", str(tmp_path_factory.mktemp("sites")))
+    yield
+    patch.undo()

@@ -26,7 +26,7 @@ class CallbackErrors:
     def spider_error(self, failure: Failure, response: Response, spider: Spider) -> None:
         self.crawler.stats.inc_value("xxgk/callback_errors")
         reason = f"{CALLBACK_ERROR}: {failure.type.__name__}: {failure.getErrorMessage()}"[:500]
-        log.error("%s at %s", reason, response.url)
+        log.error("%s at %s", reason, response.url, extra={"spider": spider})  # the portal's own log
         incremental = getattr(self.crawler, "xxgk_incremental", None)
         if incremental is not None:  # with the run: the next run reads this page again, nothing is marked gone
             incremental.record_failure(response.url, response.status, reason)

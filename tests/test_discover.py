@@ -52,6 +52,7 @@ def discovered(replica, tmp_path_factory):
         for name in SITES:
             site = load_site(name)
             w.writerow(["", "", site.data["site"].get("county", name), "county", site.entry_urls()[0], ""])
+        w.writerow(["", "", "无此县", "county", "http://www.nosuchportal.gov.cn/", ""])  # the replica answers 403
     replica.clear_requests()
     run = xxgk("discover", "--registry", str(registry), "--out", str(d / "sites"), "--replica", replica.proxy_url,
                "--log-dir", str(d / "logs"))
@@ -70,8 +71,10 @@ def generated(discovered, name: str) -> dict:
 
 
 def test_a_site_file_per_replica_portal(discovered):
+    """…and the unreachable portal is recorded with its reason without stopping the others (exit 3)."""
     run = discovered["run"]
-    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    assert run.returncode == 3, run.stdout + run.stderr[-3000:]
+    assert "nosuchportal: unreachable (HttpError: HTTP 403)" in run.stdout
     files = sorted((discovered["dir"] / "sites").glob("*.json"))
     assert len(files) == len(SITES)
     for path in files:
@@ -86,7 +89,7 @@ def test_discovery_is_polite_and_in_site(discovered):
     """Only the portals' hosts are asked, robots.txt first, never a disallowed search path."""
     requests = discovered["requests"]
     assert requests
-    hosts = {h for name in SITES for h in load_site(name).hosts}
+    hosts = {h for name in SITES for h in load_site(name).hosts} | {"www.nosuchportal.gov.cn"}
     assert {r[2] for r in requests} <= hosts
     assert not [r for r in requests if r[3].startswith(("/was5/", "/trssearch/", "/search/"))]
     assert any(r[3] == "/robots.txt" for r in requests)
@@ -203,10 +206,13 @@ def test_broken_site_file_shows_in_summary_and_exit_status(replica, tmp_path):
     bad = json.loads((BUNDLED_DIR / "hukou.json").read_text(encoding="utf-8"))
     bad.update(name="badsite", cms="nosuchcms")
     (sites / "badsite.json").write_text(json.dumps(bad), encoding="utf-8")
+    mine = dict(json.loads((BUNDLED_DIR / "hukou.json").read_text(encoding="utf-8")), name="myportal")
+    (sites / "myportal.json").write_text(json.dumps(mine), encoding="utf-8")
     env = {"XXGK_SITES_DIR": str(sites)}
     listed = subprocess.run([sys.executable, "-m", "scrapy", "list"], cwd=ROOT, capture_output=True, text=True,
                             env={**__import__("os").environ, **env, "SCRAPY_SETTINGS_MODULE": "crawler.settings"})
-    assert "hukou" in listed.stdout.split() and "badsite" not in listed.stdout.split()
+    assert {"hukou", "myportal", "discover", "portal"} <= set(listed.stdout.split())
+    assert "badsite" not in listed.stdout.split()
     assert "badsite.json: key 'cms'" in listed.stderr
     run = xxgk("crawl", "hukou", "badsite", "--quiet", "--database", f"sqlite:///{tmp_path / 'a.sqlite'}",
                "--replica", replica.proxy_url, "--log-dir", str(tmp_path / "logs"), env=env)

@@ -169,7 +169,17 @@ class OffsiteRecorder(_ScrapyOffsiteMiddleware):
     """Scrapy's off-site filter, recording what it drops: a link outside allowed_domains, or a redirect
     off the site (a WAF's captcha page, a moved portal), which would otherwise vanish without a trace."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.attachment_hosts: set[str] = set()
+
     def process_request(self, request: Request, spider=None) -> None:
+        netloc = urlparse_cached(request).netloc
+        if request.meta.get("allow_offsite"):  # a report's file on a host the site file allows for attachments
+            self.attachment_hosts.add(netloc)
+        elif (request.meta.get("dont_obey_robotstxt") and urlparse_cached(request).path == "/robots.txt"
+              and netloc in self.attachment_hosts):
+            return None  # …whose robots.txt is asked first, as anywhere else
         try:
             return super().process_request(request)
         except IgnoreRequest:

@@ -274,13 +274,10 @@ class PortalSpider(scrapy.Spider):
 
     def _attachment_request(self, url: str, name: str, list_date: str | None, referer: str) -> scrapy.Request:
         self.crawler.stats.inc_value("xxgk/attachment_links")
-from spiders.sitefiles import BUNDLED_DIR as SITES_DIR  # noqa: F401 (where the bundled site files are)
-from spiders.sitefiles import load_site  # noqa: F401 (checked against the schema)
-
-# Reports and attachments go before list pages (and DEPTH_PRIORITY puts shallow lists before deep
-# ones): a crawl trap that exhausts the page budget then costs list pages, not the reports found.
-REPORT_PRIORITY = 100
-PAGER_TRAP = 499   # the pagers (spiders/cms.py) stop at 500 pages: one that declares more is a trap
+        # a report's file on another government host (a city's file server) the site file allows
+        offsite_ok = bool(self.attachment_domains) and url_is_from_any_domain(url, self.attachment_domains)
+        return scrapy.Request(url, callback=self.parse_attachment, headers={"Referer": referer}, priority=REPORT_PRIORITY,
+                              meta={"allow_offsite": True} if offsite_ok else {},
                               cb_kwargs={"list_title": name, "list_date": list_date, "referer": referer})
 
     def parse_attachment(self, response: Response, list_title: str | None, list_date: str | None,

@@ -219,3 +219,41 @@ def test_reparse_without_a_site_file_places_nothing_it_cannot(sqlite_url: str) -
     v = version(sqlite_url, out.version_id)
     # 泽州县人民政府办公室 names its county: placed by its name alone, no portal needed.
     assert (v.adcode, v.issuer_level) == ("140525", "department")
+
+
+def test_a_populated_archive_from_0003_upgrades_and_reparse_fills_it(db_url: str) -> None:
+    """Migrations 0004 and 0005 on an archive that holds reports (foreign keys on: a table rebuild would
+    fail), then one reparse fills the division columns."""
+    import zlib
+
+    import sqlalchemy as sa
+
+    from storage.database import make_engine
+    from storage.migrate import upgrade
+
+    capture = page("jyj-2019")
+    report, _ = derive(capture, CONTEXT)
+    engine = make_engine(db_url)
+    upgrade(engine, "0003")
+    with engine.begin() as conn:
+        tables = {n: sa.Table(n, sa.MetaData(), autoload_with=conn) for n in ("captures", "reports", "report_versions",
+                                                                             "report_urls")}
+        conn.execute(tables["captures"].insert(), {
+            "id": 1, "url": capture.url, "site": "zezhou", "spider": "zezhou", "status": 200, "headers": {},
+            "body": zlib.compress(capture.body), "body_sha256": "0" * 64, "body_size": len(capture.body),
+            "fetched_at": T0, "content_type": capture.content_type})
+        conn.execute(tables["reports"].insert(), {"id": 1, "site": "zezhou", "first_seen": T0})
+        conn.execute(tables["report_versions"].insert(), {
+            "id": 1, "report_id": 1, "content_hash": report.content_hash, "title": report.title,
+            "issuer": report.issuer, "report_year": report.report_year, "published": report.published,
+            "template": report.template, "text": report.text, "parsed": report.parsed, "first_capture_id": 1,
+            "created_at": T0})
+        conn.execute(tables["report_urls"].insert(), {"id": 1, "url": capture.url, "report_id": 1, "first_seen": T0})
+        conn.execute(tables["captures"].update().values(version_id=1))
+        conn.execute(tables["reports"].update().values(current_version_id=1))
+    engine.dispose()
+    reparse(db_url)  # opens the archive: 0004 and 0005 run on the stored rows
+    v = version(db_url, 1)
+    assert (v.issuer, v.report_year, v.ocr, v.ocr_engine) == ("泽州县教育局", 2019, False, None)
+    assert (v.adcode, v.county, v.issuer_level) == ("140525", "泽州县", "department")
+    assert last_run(db_url).changed_reports == 1

@@ -17,10 +17,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("report_versions") as batch:
-        batch.add_column(sa.Column("ocr", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column("ocr_engine", sa.String(), nullable=True))
-        batch.add_column(sa.Column("ocr_confidence", sa.Float(), nullable=True))
+    # Plain ADD COLUMN, never batch: a NOT NULL column makes batch mode rebuild the table on SQLite, and
+    # dropping the old report_versions fails its foreign keys (captures -> report_versions) once it has rows.
+    # SQLite adds a NOT NULL column in place when it has a constant default.
+    op.add_column("report_versions", sa.Column("ocr", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column("report_versions", sa.Column("ocr_engine", sa.String(), nullable=True))
+    op.add_column("report_versions", sa.Column("ocr_confidence", sa.Float(), nullable=True))
 
 
 def downgrade() -> None:

@@ -375,7 +375,7 @@ def _json_pages(family: CmsFamily, page: ListPage) -> Iterator[str]:
         yield _with_query(page.url, page=n)
 
 
-_NEXT_TEXT = re.compile(r"^(?:下一?页|尾页|末页|最后一页|后页|>|»)$")
+_NEXT_TEXT = re.compile(r"^(?:下一?页|尾页|末页|最后一页|后页)$")   # not ">" or "»": carousels use them too
 
 
 def _next_links(family: CmsFamily, page: ListPage) -> Iterator[str]:

@@ -4,7 +4,7 @@ Scrapy's download slots belong to one crawler. When many portals crawl in one pr
 (crawler/multicrawl.py), two of them can share a host (a provincial platform, a county portal that
 also carries its townships' sites), and two slots would mean two requests at once on that host. This
 middleware makes the host, not the crawler, the unit: at most CONCURRENT_REQUESTS_PER_DOMAIN requests
-in flight per host across all crawlers, and the crawler's current delay for the host (DOWNLOAD_DELAY,
+in flight per host (its spellings with and without "www." are one) across all crawlers, and the crawler's current delay for the host (DOWNLOAD_DELAY,
 as AutoThrottle has adjusted it) between the starts of two requests, whichever crawler sends them.
 
 It sits nearest the downloader (after the WARC recorder), so the slot is held exactly while a request
@@ -92,6 +92,12 @@ class HostSlots:
 HOST_SLOTS = HostSlots()   # one per process: every crawler's middleware shares it
 
 
+def slot_key(request: Request) -> str:
+    """The server a request goes to: its `download_slot` if a spider set one, else its host name with
+    any leading "www." dropped (x.gov.cn and www.x.gov.cn are one server)."""
+    return request.meta.get("download_slot") or (urlparse_cached(request).hostname or "").removeprefix("www.")
+
+
 class HostSlotMiddleware:
     """Wait for the process-wide host slot before a request goes out; free it when the answer is back."""
 
@@ -111,12 +117,12 @@ class HostSlotMiddleware:
     def _delay(self, request: Request, host: str) -> float:
         """The crawler's own delay for this host: its download slot's (AutoThrottle moves it), else the setting."""
         downloader = getattr(getattr(self.crawler, "engine", None), "downloader", None)
-        key = request.meta.get("download_slot") or host
+        key = request.meta.get("download_slot") or urlparse_cached(request).hostname or ""
         slot = downloader.slots.get(key) if downloader is not None else None
         return slot.delay if slot is not None else self.default_delay
 
     async def process_request(self, request: Request, spider=None) -> None:
-        host = request.meta.get("download_slot") or urlparse_cached(request).hostname or ""
+        host = slot_key(request)
         d = self.slots.acquire(host, self._delay(request, host), self.capacity)
         self.waiting.add(d)
         try:

@@ -344,8 +344,13 @@ class ReplicaServer:
         self._built: OrderedDict[str, Site] = OrderedDict()
         self._building: dict[str, threading.Lock] = {}
         self.latency = latency
+        # a host's other spellings (cyx.gov.cn / www.cyx.gov.cn) are one server: its in-flight count is one
+        self._server = {a: s.aliases[a] for s in self.sites for a in s.aliases}
+        self._server.update({a: h["host"] for p in self.synthetic for h in json.loads(p.replica)["hosts"].values()
+                             for a in h.get("aliases", [])})
         self._in_flight: dict[str, int] = {}
         self._max_in_flight: dict[str, int] = {}
+        self._max_per_server: dict[str, int] = {}
         self.ca = trustme.CA()
         self._cert = self.ca.issue_cert(*sorted(set(self._by_host) | set(self._synthetic_by_host)))
         self.ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -450,24 +455,31 @@ class ReplicaServer:
 
     # ---- concurrency record: how many requests each host had in flight at once, at most
     def begin(self, host: str) -> None:
+        server = "server:" + self._server.get(host, host)
         with self._lock:
-            n = self._in_flight[host] = self._in_flight.get(host, 0) + 1
-            if n > self._max_in_flight.get(host, 0):
-                self._max_in_flight[host] = n
+            for key, record in ((host, self._max_in_flight), (server, self._max_per_server)):
+                n = self._in_flight[key] = self._in_flight.get(key, 0) + 1
+                if n > record.get(key, 0):
+                    record[key] = n
 
     def end(self, host: str) -> None:
         with self._lock:
             self._in_flight[host] -= 1
+            self._in_flight["server:" + self._server.get(host, host)] -= 1
 
-    def max_in_flight(self) -> dict[str, int]:
-        """host -> the most requests it had in flight at once since the start (or clear_requests)."""
+    def max_in_flight(self, per: str = "host") -> dict[str, int]:
+        """host (or, per="server", a host with its other spellings) -> the most requests it had in flight
+        at once since the start (or clear_requests)."""
         with self._lock:
+            if per == "server":
+                return {k.removeprefix("server:"): n for k, n in self._max_per_server.items()}
             return dict(self._max_in_flight)
 
     def stats(self) -> dict:
         with self._lock:
-            return {"max_in_flight": dict(self._max_in_flight), "requests": len(self._log),
-                    "synthetic_portals": len(self.synthetic), "latency": self.latency}
+            return {"max_in_flight": dict(self._max_in_flight),
+                    "max_in_flight_per_server": {k.removeprefix("server:"): n for k, n in self._max_per_server.items()},
+                    "requests": len(self._log), "synthetic_portals": len(self.synthetic), "latency": self.latency}
 
     # ---- request log (what a crawler fetched; e.g. assert it never touched /was5/)
     def record(self, method: str, scheme: str, host: str, path: str, status: int) -> None:
@@ -483,7 +495,8 @@ class ReplicaServer:
     def clear_requests(self) -> None:
         with self._lock:
             self._log.clear()
-            self._max_in_flight = {h: n for h, n in self._in_flight.items() if n}
+            self._max_in_flight = {h: n for h, n in self._in_flight.items() if n and not h.startswith("server:")}
+            self._max_per_server = {h: n for h, n in self._in_flight.items() if n and h.startswith("server:")}
 
 
 def _interrupt(signum: int, frame: object) -> None:

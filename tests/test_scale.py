@@ -2,8 +2,9 @@
 
 `xxgk crawl --all` over a few dozen generated portals plus the bundled ones, politeness ON against the
 replica (one request at a time per host, a delay, AutoThrottle) with replica latency: the replica's own
-record says no host ever had two requests in flight, even a host that two portals share (the "twin":
-a second spider on one synthetic portal's site, as a provincial platform serving two portals is); every
+record says no host ever had two requests in flight, even a host that two portals share (the "twins":
+a second spider on one synthetic portal's site, as a provincial platform serving two portals is, and a
+third entering it by its other spelling, x.gov.cn for www.x.gov.cn: one server, one slot); every
 report is archived once; one summary line per portal and the worst exit status, as `xxgk crawl` always
 printed. Then: a portal that answers nothing and one that outlives its time limit do not hold the others.
 """
@@ -39,15 +40,30 @@ def replica(portals):
         yield server
 
 
+def shared(portals) -> tuple[str, str, str]:
+    """(portal, its start host, that host's other spelling) of the first portal with two spellings."""
+    for portal in portals:
+        for host in json.loads(portal.replica)["hosts"].values():
+            if host.get("aliases"):
+                start = json.loads(portal.spider)["start_urls"][0].split("/")[2]
+                other = host["aliases"][0] if start == host["host"] else host["host"]
+                return portal.name, start, other
+    raise AssertionError("no synthetic portal with two host spellings")
+
+
 @pytest.fixture(scope="module")
 def sites_dir(portals, tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("sites")
     for portal in portals:
         portal.write_spider_file(d)
-    # the twin: another portal on the very same host (one politeness slot for two crawlers)
-    twin = json.loads(portals[0].spider)
-    twin.update(name=portals[0].name + "_twin", site=portals[0].name + "_twin")
+    # the twins: two more portals on the very same server (one politeness slot for three crawlers)
+    name, start, other = shared(portals)
+    config = json.loads(next(p for p in portals if p.name == name).spider)
+    twin = dict(config, name=name + "_twin", site=name + "_twin")
     (d / f"{twin['name']}.json").write_text(json.dumps(twin, ensure_ascii=False), encoding="utf-8")
+    spelled = dict(config, name=name + "_spelled", site=name + "_spelled",
+                   start_urls=[u.replace(f"//{start}/", f"//{other}/") for u in config["start_urls"]])
+    (d / f"{spelled['name']}.json").write_text(json.dumps(spelled, ensure_ascii=False), encoding="utf-8")
     # a portal on a host the replica does not serve: 403 for everything
     broken = dict(twin, name="syn_broken", site="syn_broken", allowed_domains=["nowhere.gov.cn"],
                   start_urls=["http://www.nowhere.gov.cn/"])
@@ -79,7 +95,8 @@ def test_synthetic_portals_span_every_family_and_are_deterministic(portals):
 
 def test_crawl_all_in_one_process_polite_per_host_every_report_once(replica, portals, sites_dir, sqlite_url,
                                                                    tmp_path):
-    spiders = sorted(replica_sites()) + [p.name for p in portals] + [portals[0].name + "_twin", "syn_broken"]
+    name, start, other = shared(portals)
+    spiders = sorted(replica_sites()) + [p.name for p in portals] + [name + "_twin", name + "_spelled", "syn_broken"]
     replica.clear_requests()
     proc = xxgk_crawl(tmp_path, sqlite_url, replica.proxy_url, sites_dir, "--all", "--portals-at-once", "12")
 
@@ -92,15 +109,16 @@ def test_crawl_all_in_one_process_polite_per_host_every_report_once(replica, por
         assert (tmp_path / "logs" / f"{spider}.log").stat().st_size > 0
 
     # politeness: never two requests at once on one host, the shared one included
-    in_flight = replica.max_in_flight()
-    assert in_flight and max(in_flight.values()) == 1, {h: n for h, n in in_flight.items() if n > 1}
-    shared_host = json.loads(portals[0].spider)["start_urls"][0].split("/")[2]
+    for per in ("host", "server"):   # server: a host with its other spellings (kdl.gov.cn, www.kdl.gov.cn)
+        in_flight = replica.max_in_flight(per)
+        assert in_flight and max(in_flight.values()) == 1, (per, {h: n for h, n in in_flight.items() if n > 1})
     with Archive(sqlite_url) as archive:
         runs = {s: archive.runs(s)[-1] for s in spiders}
         records = list(archive.iter_export())
         stats = archive.stats()
-    assert runs[portals[0].name]["pages_fetched"] > 0 and runs[portals[0].name + "_twin"]["pages_fetched"] > 0
-    assert sum(1 for r in replica.requests if r[2] == shared_host) > runs[portals[0].name]["pages_fetched"]
+    assert all(runs[name + suffix]["pages_fetched"] > 0 for suffix in ("", "_twin", "_spelled"))
+    assert sum(1 for r in replica.requests if r[2] == start) > runs[name]["pages_fetched"]
+    assert any(r[2] == other for r in replica.requests)
 
     # every report of every portal archived once
     from replica.site import load_site

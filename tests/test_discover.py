@@ -320,3 +320,20 @@ def test_site_search_when_navigation_fails(tmp_path):
     with Archive(db) as archive:
         urls = {u for r in archive.iter_export() for u in r["urls"]}
     assert all(urls & set(e["urls"]) for e in variant.manifest())
+
+
+def test_hosts_a_user_site_file_names_are_in_site(tmp_path, monkeypatch):
+    """A provincial platform carrying the county's disclosure pages: named in the user's site file for the
+    portal, it is in-site for discovery; the portal's own subdomains always are, other sites never."""
+    from spiders.discover import hint_hosts
+    from spiders.discovery import PortalDiscovery
+
+    monkeypatch.setenv("XXGK_SITES_DIR", str(tmp_path))
+    data = dict(json.loads((BUNDLED_DIR / "zezhou.json").read_text(encoding="utf-8")),
+                allowed_domains=["zezhou.gov.cn", "xxgk.jcgov.gov.cn"])
+    (tmp_path / "zezhou.json").write_text(json.dumps(data), encoding="utf-8")
+    assert hint_hosts("http://www.zezhou.gov.cn/") == ["xxgk.jcgov.gov.cn"]
+    assert hint_hosts("http://www.hukou.gov.cn/") == []
+    walk = PortalDiscovery("http://www.zezhou.gov.cn/", extra_hosts=hint_hosts("http://www.zezhou.gov.cn/"))
+    assert walk.in_site("http://xxgk.zezhou.gov.cn/zfxxgk/") and walk.in_site("https://xxgk.jcgov.gov.cn/zz/")
+    assert not walk.in_site("http://www.jcgov.gov.cn/") and not walk.in_site("http://zezhou.gov.cn.evil.com/")

@@ -74,6 +74,11 @@ class _Server(ThreadingHTTPServer):
         self.owner = owner
         super().__init__(addr, _Handler)
 
+    def handle_error(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+        # A client that hangs up (a crawler killed -9, a download cut) is no server error.
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, TimeoutError)):
+            super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"

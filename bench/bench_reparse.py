@@ -24,18 +24,11 @@ from sqlalchemy import select  # noqa: E402
 from divisions import place, portal_context  # noqa: E402
 from pipelines.reparse import crawl_pool, derive, deriver, parser_version  # noqa: E402
 from replica.site import load_site, replica_sites  # noqa: E402
-from spiders.base import load_site as load_site_file  # noqa: E402
+from cli.commands import site_config as site_file  # noqa: E402
 from storage import Archive, Capture  # noqa: E402
 from storage.models import ReportRow, VersionRow  # noqa: E402
 
 T0 = datetime(2025, 4, 1, tzinfo=timezone.utc)
-
-
-def site_file(site: str) -> dict | None:
-    try:
-        return load_site_file(site)
-    except OSError:
-        return None
 
 
 def captures() -> list[Capture]:

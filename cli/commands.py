@@ -393,13 +393,13 @@ def cmd_raw(args: argparse.Namespace) -> int:
     return 0
 
 
-def site_config(site: str) -> dict | None:
-    """The site file of a site (its spider's), or None when there is none any more."""
-    from spiders.base import load_site
+def site_config(spider: str) -> dict | None:
+    """The site file of a spider (user directory first), or None when it is gone or no longer valid."""
+    from spiders.sitefiles import SiteFileError, load_site
 
     try:
-        return load_site(site)
-    except (OSError, ValueError, KeyError):
+        return load_site(spider)
+    except (OSError, ValueError, KeyError, SiteFileError):
         return None
 
 

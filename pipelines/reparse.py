@@ -70,13 +70,14 @@ def derive(capture: Capture, context: PortalContext | None, pool: DocumentPool |
 
 def deriver(site_config: Callable[[str], Mapping[str, Any] | None], pool: DocumentPool | None = None
             ) -> Callable[[Capture], Derived]:
-    """`derive` with each capture's portal context, from its site's file (looked up once per site)."""
+    """`derive` with each capture's portal context, from the site file of the spider that fetched it (looked
+    up once per spider)."""
     contexts: dict[str, PortalContext] = {}
 
     def run(capture: Capture) -> Derived:
-        if capture.site not in contexts:
-            contexts[capture.site] = portal_context(site_config(capture.site))
-        return derive(capture, contexts[capture.site], pool)
+        if capture.spider not in contexts:
+            contexts[capture.spider] = portal_context(site_config(capture.spider))
+        return derive(capture, contexts[capture.spider], pool)
 
     return run
 

@@ -25,6 +25,7 @@ class ReportPage:
     html: str | None = None
     encoding: str | None = None
     text: str | None = None
+    document: Any = None  # an attachment as read (pipelines.parser.documents.DocumentContent)
     parsed: dict[str, Any] | None = None
     content_hash: str | None = None
     errors: list[str] = field(default_factory=list)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from crawler.items import ReportPage
-from pipelines.parser import ParseError, parse_html, parse_text
+from pipelines.parser import ParseError, parse_document, parse_html, parse_text
 from pipelines.parser.dates import fallback_date
 
 
@@ -11,8 +11,11 @@ class ParsePipeline:
         if item.html is None and item.text is None:
             return item  # undecodable, or an attachment without text: the reason is already recorded
         try:
-            # An attachment's text was extracted once, by TextPipeline; a page parses from its HTML.
-            item.parsed = parse_html(item.html) if item.html is not None else parse_text(item.text)
+            # An attachment was read once, by TextPipeline (tables with their cells); a page parses from its HTML.
+            if item.document is not None:
+                item.parsed = parse_document(item.document)
+            else:
+                item.parsed = parse_html(item.html) if item.html is not None else parse_text(item.text)
         except ParseError as exc:
             item.errors.append(f"parse: {exc}")
             return item

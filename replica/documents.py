@@ -198,36 +198,35 @@ def _fixed_zip_times(data: bytes) -> bytes:
 
 # --------------------------------------------------------------------------- scan
 
-def render_scan(report: dict, seed: str) -> bytes:
-    """A 'scanned' PDF: one grey page image with text-like strokes, and no text layer."""
-    from PIL import Image, ImageDraw
+def render_scan(report: dict, seed: str, *, dpi: int = 150, skew: float = 0.4, noise: float = 0.004) -> bytes:
+    """A scanned PDF: the report printed (render_pdf), then each page as a grey image with speckle
+    noise and a slight skew, one image per page and no text layer, as township offices publish 图片版."""
+    import pypdfium2 as pdfium
+    from PIL import Image
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfgen import canvas
 
     rng = random.Random(seed)
-    w, h = 620, 877
-    img = Image.new("L", (w, h), 236)
-    draw = ImageDraw.Draw(img)
-    draw.rectangle((200, 60, 420, 74), fill=60)                 # the title line
-    y = 110
-    while y < h - 90:
-        x = 70 + (28 if rng.random() < 0.3 else 0)
-        end = w - 70 - (rng.randint(0, 300) if rng.random() < 0.25 else 0)
-        while x < end:                                          # "characters" of one printed line
-            cw = rng.randint(9, 13)
-            draw.rectangle((x, y, x + cw, y + 11), fill=rng.randint(40, 110))
-            x += cw + rng.randint(3, 6)
-        y += rng.choice((22, 22, 22, 30))
-    draw.ellipse((430, h - 170, 560, h - 40), outline=120, width=4)   # the seal
-    png = io.BytesIO()
-    img.save(png, format="PNG", optimize=True)
-    png.seek(0)
+    source = pdfium.PdfDocument(render_pdf(report))
     buf = io.BytesIO()
-    page = canvas.Canvas(buf, pagesize=A4, invariant=1)
-    page.drawImage(ImageReader(png), 0, 0, width=A4[0], height=A4[1])
-    page.showPage()
-    page.save()
+    out = canvas.Canvas(buf, pagesize=A4, invariant=1)
+    for index in range(len(source)):
+        img = source[index].render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
+        img = img.point(lambda v: 40 + v * 196 // 255)               # grey paper, grey ink
+        img = img.rotate(skew * (1 if index % 2 == 0 else -1), resample=Image.BICUBIC, fillcolor=236)
+        pixels = img.load()
+        w, h = img.size
+        for _ in range(int(w * h * noise)):                        # dust and toner specks
+            x, y = rng.randrange(w), rng.randrange(h)
+            pixels[x, y] = rng.choice((30, 60, 250))
+        png = io.BytesIO()
+        img.save(png, format="PNG", optimize=True)
+        png.seek(0)
+        out.drawImage(ImageReader(png), 0, 0, width=A4[0], height=A4[1])
+        out.showPage()
+    source.close()
+    out.save()
     return buf.getvalue()
 
 
@@ -240,3 +239,156 @@ def render(fmt: str, report: dict, *, seed: str) -> tuple[bytes, str]:
     if fmt == "scan":
         return render_scan(report, seed), PDF
     raise ValueError(f"unknown attachment format {fmt!r}")
+
+
+# --------------------------------------------------------------------------- WPS-like PDF
+
+@dataclass
+class _Piece:
+    """The part of a table row on one page: its lines [first, last) of every cell."""
+    row: int
+    page: int
+    top: float
+    height: float
+    first: int
+    last: int | None   # None: to the end of each cell
+
+
+def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    """Break text into lines of at most `width` points, character by character (CJK has no spaces)."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    lines, line = [], ""
+    for ch in text:
+        if line and stringWidth(line + ch, font, size) > width:
+            lines.append(line)
+            line = ""
+        line += ch
+    return lines + ([line] if line or not lines else [])
+
+
+def _cid_font() -> str:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    return "STSong-Light"
+
+
+def render_pdf_wps(report: dict, *, ruled: bool = True, cell_size: float = 6.5, body_size: float = 10.5,
+                   label_mm: tuple[float, float, float] = (9.0, 13.0, 26.0), valign: str = "middle",
+                   split_rows: bool = True, gap_before: dict[int, float] | None = None,
+                   font: str | None = None) -> bytes:
+    """A report laid out the way WPS/Word export it: a CID font (STSong-Light, not embedded, as WPS
+    writes 宋体), small table fonts, narrow label columns whose labels wrap, tables running over page
+    breaks, and rows that a page break cuts in two (the rest of each cell on the next page).
+
+    `ruled=False` draws no rules (a table set with spaces); `gap_before` = {table number: points} moves a
+    table down so that its rows meet the page break elsewhere; `valign` top | middle."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen import canvas
+
+    font = font or _cid_font()
+    W, H = A4
+    left, top_margin, bottom_margin = 20 * mm, 25 * mm, 25 * mm
+    width = W - 2 * left
+    limit = H - bottom_margin
+    pad, lead = 2.0, cell_size * 1.3
+    y, page = top_margin, 0
+    texts: list[tuple[int, float, float, str, float, str]] = []   # page, x, top, text, size, align
+    boxes: list[tuple[int, float, float, float, float]] = []       # page, x0, top, x1, bottom
+
+    def paragraph(s: str, size: float, align: str = "left") -> None:
+        nonlocal y, page
+        for line in _wrap(("\u3000\u3000" if align == "left" else "") + s, font, size, width):
+            if y + size * 1.7 > limit:
+                y, page = top_margin, page + 1
+            x = {"left": left, "center": left + width / 2, "right": left + width}[align]
+            texts.append((page, x, y, line, size, align))
+            y += size * 1.7
+
+    def table(cells: list[Cell], n_rows: int, n_cols: int) -> None:
+        nonlocal y, page
+        if n_cols == 10:
+            widths = [label_mm[0] * mm, label_mm[1] * mm, label_mm[2] * mm]
+            widths += [(width - sum(widths)) / 7] * 7
+        elif n_cols == 4:
+            widths = [width * 0.34] + [width * 0.22] * 3
+        else:
+            widths = [width / n_cols] * n_cols
+        xs = [left + sum(widths[:i]) for i in range(n_cols + 1)]
+        wrapped = {c: _wrap(c.text, font, cell_size, xs[c.col + c.colspan] - xs[c.col] - 2 * pad) for c in cells}
+        lines_in = [max([len(wrapped[c]) for c in cells if c.row == r and c.rowspan == 1] or [1])
+                    for r in range(n_rows)]
+        heights = [n * lead + 2 * pad for n in lines_in]
+        for c in cells:
+            have = sum(heights[c.row:c.row + c.rowspan])
+            need = len(wrapped[c]) * lead + 2 * pad
+            if c.rowspan > 1 and need > have:
+                heights[c.row + c.rowspan - 1] += need - have
+        pieces: list[_Piece] = []
+        for r in range(n_rows):
+            if y + heights[r] > limit:
+                fits = int((limit - y - 2 * pad) // lead)
+                if split_rows and 1 <= fits < lines_in[r]:
+                    pieces.append(_Piece(r, page, y, fits * lead + 2 * pad, 0, fits))
+                    y, page = top_margin, page + 1
+                    rest = (lines_in[r] - fits) * lead + 2 * pad
+                    pieces.append(_Piece(r, page, y, rest, fits, None))
+                    y += rest
+                    continue
+                y, page = top_margin, page + 1
+            pieces.append(_Piece(r, page, y, heights[r], 0, None))
+            y += heights[r]
+        for c in cells:
+            parts = [p for p in pieces if c.row <= p.row < c.row + c.rowspan]
+            first_page = min(p.page for p in parts)
+            for pg in sorted({p.page for p in parts}):
+                on = [p for p in parts if p.page == pg]
+                y0, y1 = min(p.top for p in on), max(p.top + p.height for p in on)
+                x0, x1 = xs[c.col], xs[c.col + c.colspan]
+                boxes.append((pg, x0, y0, x1, y1))
+                if c.rowspan == 1:
+                    lines = wrapped[c][on[0].first:on[0].last]
+                    top_aligned = valign == "top" or len(parts) > 1
+                else:  # a merged label prints once, on the page where it starts
+                    lines = wrapped[c] if pg == first_page else []
+                    top_aligned = valign == "top"
+                ty = y0 + pad if top_aligned else y0 + (y1 - y0 - len(lines) * lead) / 2
+                for line in lines:
+                    texts.append((pg, (x0 + x1) / 2, ty, line, cell_size, "center"))
+                    ty += lead
+
+    for kind, content in report_blocks(report):
+        if kind == "title":
+            paragraph(str(content), 15, "center")
+            y += 6
+        elif kind == "sign":
+            paragraph(str(content), body_size, "right")
+        elif kind == "para":
+            paragraph(str(content), body_size)
+        else:
+            cells, n_rows, n_cols = content  # type: ignore[misc]
+            y += (gap_before or {}).get({10: 3, 15: 4}.get(n_cols, 2), 0.0)
+            table(cells, n_rows, n_cols)
+            y += 8
+    buf = io.BytesIO()
+    pdf = canvas.Canvas(buf, pagesize=A4, invariant=1)
+    pdf.setTitle(report["title"])
+    for pg in range(page + 1):
+        if ruled:
+            pdf.setLineWidth(0.5)
+            for bp, x0, y0, x1, y1 in boxes:
+                if bp == pg:
+                    pdf.rect(x0, H - y1, x1 - x0, y1 - y0, stroke=1, fill=0)
+        for tp, x, top, s, size, align in texts:
+            if tp != pg:
+                continue
+            pdf.setFont(font, size)
+            base = H - top - size * 0.88
+            {"left": pdf.drawString, "center": pdf.drawCentredString, "right": pdf.drawRightString}[align](x, base, s)
+        pdf.showPage()
+    pdf.save()
+    return buf.getvalue()

@@ -11,7 +11,8 @@ from pathlib import Path
 from .checks import table3_checks, table4_checks, text_checks
 from .decode import DecodeError, charset_from_content_type, decode_bytes, strip_xml_declaration
 from .document import Line, Page, lines_from_text, parse_html_page
-from .documents import DocumentError, document_text, is_document
+from .certainty import keep_confirmed, null_unplaced, recheck
+from .documents import DocumentContent, DocumentError, is_document, read_document
 from .header import header_fields
 from .meta import find_issuer, find_published, find_report_year, find_title, title_from_header
 from .pre2019 import is_pre2019, parse_statistics
@@ -23,8 +24,8 @@ SCHEMA_VERSION = 1
 INLINE_MIN_CHARS = 40   # a line longer than a heading may hold headings run together with text
 NEW_FORMAT_ROWS = ("new_received", "carried_over", "granted", "results_total")   # rows only 2019/2021 tables have
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
-__all__ = ["ParseError", "parse_report", "parse_text", "parse_html", "is_report_title", "SCHEMA_VERSION",
-           "SCHEMA_PATH", "decode_bytes"]
+__all__ = ["ParseError", "parse_report", "parse_text", "parse_html", "parse_document", "is_report_title",
+           "SCHEMA_VERSION", "SCHEMA_PATH", "decode_bytes"]
 
 
 class ParseError(ValueError):
@@ -38,15 +39,16 @@ def _looks_like_html(text: str) -> bool:
 
 def parse_report(data: bytes | str, *, filename: str | None = None, content_type: str | None = None,
                  url: str | None = None) -> dict:
-    """Parse one report: HTML (any encoding), plain text, PDF or DOCX, told apart by content."""
+    """Parse one report: HTML (any encoding), plain text, PDF, DOCX or .doc, told apart by content."""
     if isinstance(data, bytes):
         if not data.strip():
             raise ParseError("empty input")
         if is_document(data):
             try:
-                return parse_text(document_text(data))
+                content = read_document(data)
             except DocumentError as exc:
                 raise ParseError(str(exc)) from None
+            return parse_document(content)
         if _looks_binary(data):
             raise ParseError("binary input, not an HTML, text, PDF or DOCX report")
         try:
@@ -73,6 +75,20 @@ def _looks_binary(data: bytes) -> bool:
 def parse_text(text: str) -> dict:
     lines = lines_from_text(text)
     return _build(lines, Page(lines=lines))
+
+
+def parse_document(content: DocumentContent) -> dict:
+    """A read attachment (documents.read_document): its lines parsed like a page's, then the cells its
+    reader could not vouch for made null with a warning, and an OCR'd report marked as such."""
+    report = _build(content.lines, Page(lines=content.lines))
+    report["warnings"] += content.warnings
+    if content.unplaced or content.ocr:
+        null_unplaced(report, content.unplaced)
+        if content.ocr:
+            keep_confirmed(report)
+            report.update(ocr=True, ocr_engine=content.ocr["engine"], ocr_confidence=content.ocr["confidence"])
+        recheck(report)
+    return report
 
 
 def parse_html(text: str) -> dict:

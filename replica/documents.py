@@ -23,6 +23,8 @@ from lxml import html as lxml_html
 from .render import render_table2, render_table3, render_table4
 
 PDF = "application/pdf"
+DOC = "application/msword"
+ATTACHMENTS = Path(__file__).parent / "data" / "attachments"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 # Where a CJK font usually is when fontconfig is missing (Debian fonts-wqy-microhei / -zenhei / noto-cjk).
@@ -230,8 +232,27 @@ def render_scan(report: dict, seed: str, *, dpi: int = 150, skew: float = 0.4, n
     return buf.getvalue()
 
 
-def render(fmt: str, report: dict, *, seed: str) -> tuple[bytes, str]:
-    """(file bytes, its content type) for fmt pdf | docx | scan."""
+def make_doc(report: dict, path: Path) -> None:
+    """Write the report as a Word 97–2003 .doc (LibreOffice converts our DOCX), once, as a fixture:
+    CI then needs LibreOffice only to read .doc, not to build the replica."""
+    import shutil
+    import tempfile
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        raise RuntimeError("LibreOffice (soffice) is needed to make a .doc fixture")
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp, "report.docx")
+        src.write_bytes(render_docx(report))
+        subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp}/profile", "--convert-to",
+                        "doc:MS Word 97", "--outdir", tmp, str(src)], check=True, capture_output=True, timeout=300)
+        path.write_bytes(Path(tmp, "report.doc").read_bytes())
+
+
+def render(fmt: str, report: dict, *, seed: str, file: str | None = None) -> tuple[bytes, str]:
+    """(file bytes, its content type) for fmt pdf | docx | scan | doc (doc: the committed fixture `file`)."""
+    if fmt == "doc":
+        return (ATTACHMENTS / file).read_bytes(), DOC
     if fmt == "pdf":
         return render_pdf(report), PDF
     if fmt == "docx":

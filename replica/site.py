@@ -104,6 +104,14 @@ def _as_attachment(rep: dict, spec: dict) -> dict:
     return rep
 
 
+def _ocr_table2(table2: dict | None) -> dict | None:
+    """What an OCR'd report's table 2 is expected to be: every cell null (it has no identities to confirm
+    a reading), the units kept."""
+    if table2 is None:
+        return None
+    return {block: {f: (v if f == "amount_unit" else None) for f, v in fields.items()} for block, fields in table2.items()}
+
+
 def _attachment_link(url: str, name: str) -> str:
     return (f'<p style="text-indent: 2em;">附件：<a href="{html.escape(url, quote=True)}" target="_blank" '
             f'title="{html.escape(name, quote=True)}">{html.escape(name, quote=False)}</a></p>\n')
@@ -218,7 +226,7 @@ class _Builder:
 
     def _attachment_page(self, att: dict, rep: dict) -> Page:
         """The file itself, generated from the structured report at build time (documents.py)."""
-        body, ctype = documents.render(att["format"], rep, seed=f"{self.seed}:{att['path']}")
+        body, ctype = documents.render(att["format"], rep, seed=f"{self.seed}:{att['path']}", file=att.get("file"))
         return Page(host=self.data["hosts"][att["host"]]["host"], path=att["path"], body=body,
                     content_type=att.get("content_type", ctype), kind="attachment",
                     last_modified=datetime.fromisoformat(f"{att['uploaded']}T09:00").replace(tzinfo=CST))
@@ -355,7 +363,9 @@ class Site:
                 "report_year": rep["report_year"],
                 "published": rep["published"],
                 "template": rep["template"],
-                "table2": synth.strip_raw(rep.get("table2")),
+                "ocr": bool(rec["spec"]["attachment"].get("ocr")) if rec["attachment"] is not None else False,
+                "table2": _ocr_table2(synth.strip_raw(rep.get("table2")))
+                if rec["attachment"] is not None and rec["spec"]["attachment"].get("ocr") else synth.strip_raw(rep.get("table2")),
                 "table3": synth.strip_raw(rep.get("table3")),
                 "table4": synth.strip_raw(rep.get("table4")),
                 "headings": rep["headings"] if "headings" in rep else [s["heading"] for s in rep["sections"]],

@@ -25,6 +25,7 @@ from spiders.base import load_site as load_spider_config
 from spiders.pages import ArticleKeys
 from storage import Archive
 from storage.models import CaptureRow, ReportRow, ReportUrlRow, VersionRow
+from tests.ocr_truth import ocr_mismatches
 
 ROOT = Path(__file__).resolve().parents[1]
 # every replica portal found from the data (zezhou has its own deeper test, test_crawl_zezhou.py)
@@ -149,6 +150,9 @@ def test_archived_fields_match_the_manifest(crawled, name):
         for f in FIELDS:
             if index[url][f] != entry[f]:
                 mismatches.append((entry["key"], f, index[url][f], entry[f]))
+        if entry["ocr"]:   # a scan read by OCR: exact where confirmed, null with a warning elsewhere
+            mismatches += [(entry["key"], m) for m in ocr_mismatches(first.parsed[url], entry)]
+            continue
         for table in ("table2", "table3", "table4"):
             got = {k: v for k, v in (first.parsed[url][table] or {}).items() if k != "raw"}
             if got != entry[table]:
@@ -218,7 +222,7 @@ def test_postgresql_crawl(replica, pg_url, tmp_path):
 
 @pytest.mark.parametrize("name", PORTALS)
 def test_second_run_fetches_no_report_or_attachment_in_full(crawled, name):
-    """Incremental: report pages answer 304 or are not asked again; attachments (even a flagged scan)
+    """Incremental: report pages answer 304 or are not asked again; attachments (even an OCR'd scan)
     are not requested again, so no capture is added."""
     first, second = crawled(name)
     report_urls = {u for e in load_site(name).manifest() for u in e["urls"]}

@@ -19,6 +19,7 @@ from pipelines.parser import ParseError, parse_document, parse_report
 from pipelines.parser.document import Line
 from pipelines.parser.documents import DocumentContent, read_pdf
 from pipelines.parser.layout import Word
+from pipelines.parser.legacy_doc import find_soffice
 from pipelines.parser.pdf_tables import stacked_lines
 from replica.documents import render_docx, render_pdf_wps
 
@@ -212,3 +213,85 @@ def test_pdf_without_text_and_with_ocr_off_says_so():
 def test_corrupt_pdf_is_a_parse_error_not_a_crash():
     with pytest.raises(ParseError, match="unreadable PDF"):
         parse_report(b"%PDF-1.4\n" + b"\x00garbage" * 50)
+
+
+# --------------------------------------------------------------------------- legacy .doc
+
+def test_legacy_doc_fixture_is_word_97():
+    data = (DATA / "wps_report.doc").read_bytes()
+    assert data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")   # OLE2 compound file, not a zip
+
+
+@pytest.mark.skipif(find_soffice() is None, reason="LibreOffice is not installed (.ci/run installs it)")
+def test_legacy_doc_parses_exactly():
+    parsed = parse_report((DATA / "wps_report.doc").read_bytes())
+    assert_exact(parsed)
+    assert all(c["passed"] for c in parsed["checks"]) and parsed["warnings"] == []
+
+
+def test_legacy_doc_without_libreoffice_is_a_clear_parse_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("XXGK_SOFFICE", str(tmp_path / "no-such-soffice"))
+    with pytest.raises(ParseError, match="LibreOffice .* not installed"):
+        parse_report((DATA / "wps_report.doc").read_bytes())
+
+
+def test_broken_legacy_doc_is_a_clear_parse_error():
+    if find_soffice() is None:
+        pytest.skip("LibreOffice is not installed")
+    with pytest.raises(ParseError, match="legacy Word .doc"):
+        parse_report(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 2000)
+
+
+# --------------------------------------------------------------------------- scans: OCR
+
+def test_scanned_report_is_read_back_by_ocr():
+    """The hand-written report printed, scanned (grey, speckles, 0.4° skew, no text layer) and read
+    back: metadata and headings exact, every table cell the truth or null with a warning."""
+    from replica.documents import render_scan
+
+    from tests.ocr_truth import ocr_mismatches
+
+    pdf = render_scan(REPORT, "test")
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        assert all(not page.chars and page.images for page in doc.pages)   # images only
+    parsed = parse_report(pdf)
+    for field in ("title", "issuer", "report_year", "template"):
+        assert parsed[field] == REPORT[field], field
+    assert [s["heading"] for s in parsed["sections"]] == [s["heading"] for s in REPORT["sections"]]
+    assert parsed["ocr"] is True and parsed["ocr_engine"] == "rapidocr" and 0.8 < parsed["ocr_confidence"] <= 1
+    expected = {"table2": {b: {f: None for f in fields} for b, fields in REPORT["table2"].items()},
+                "table3": REPORT["table3"], "table4": REPORT["table4"]}
+    assert ocr_mismatches(parsed, expected) == []
+
+
+def test_ocr_cells_are_kept_only_where_the_identities_hold():
+    """A reading whose row sum fails is not kept: the row is null with a warning, and so are the rows
+    of a column whose identities fail."""
+    from pipelines.parser.certainty import keep_confirmed
+
+    report = {"table2": None, "table4": None, "warnings": [], "table3": {
+        "columns": ["natural_person", "commercial", "research", "social_org", "legal_service", "other", "total"],
+        "rows": {"new_received": [3, 0, 0, 0, 0, 0, 3], "carried_over": [0, 0, 0, 0, 0, 0, 0],
+                 "granted": [8, 0, 0, 0, 0, 0, 3],          # an 8 read for a 3: its row sum fails
+                 "results_total": [3, 0, 0, 0, 0, 0, 3], "carried_forward": [0, 0, 0, 0, 0, 0, 0]},
+        "raw": {}}}
+    report["table3"]["raw"] = {k: [str(v) for v in row] for k, row in report["table3"]["rows"].items()}
+    keep_confirmed(report)
+    rows = report["table3"]["rows"]
+    assert rows["granted"] == [None] * 7 and report["table3"]["raw"]["granted"] == [None] * 7
+    assert rows["new_received"] == [3, 0, 0, 0, 0, 0, 3] and rows["results_total"] == [3, 0, 0, 0, 0, 0, 3]
+    assert any(w.startswith("table3 row granted") for w in report["warnings"])
+
+    report["table3"]["rows"]["granted"] = [2, 0, 0, 0, 0, 0, 2]   # row sum holds, column sum does not
+    keep_confirmed(report)
+    assert rows["granted"] == [None] * 7 and rows["results_total"] == [None] * 7
+    assert any("column natural_person" in w for w in report["warnings"])
+
+
+def test_scan_without_the_chosen_ocr_engine_is_a_clear_parse_error(monkeypatch):
+    from replica.documents import render_scan
+
+    monkeypatch.setenv("XXGK_OCR_ENGINE", "tesseract")
+    monkeypatch.setenv("PATH", "/nonexistent")   # no tesseract binary on the path
+    with pytest.raises(ParseError, match="OCR engine tesseract is not installed"):
+        parse_report(render_scan({**REPORT, "title": "另一份"}, "y"))

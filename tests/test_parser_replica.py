@@ -28,7 +28,9 @@ def page_of(site, url: str):
     return site.lookup(u.hostname, u.path)
 
 
-ENTRIES = [(name, e) for name in replica_sites() for e in load_site(name).manifest() if not e.get("flagged")]
+# OCR'd scans are held to their truth in test_replica_portals (exact where confirmed, else null)
+ENTRIES = [(name, e) for name in replica_sites() for e in load_site(name).manifest()
+           if not e.get("flagged") and not e.get("ocr")]
 
 
 @pytest.mark.parametrize("name, entry", ENTRIES, ids=[f"{n}-{e['key']}" for n, e in ENTRIES])

@@ -49,9 +49,9 @@ def read_pdf(data: bytes, *, max_pages: int = MAX_PAGES, ocr: bool = True,
             lines, unplaced = pdf_lines(pdf, max_pages=max_pages)
             has_text = any(line.text.strip() for line in lines)
             if not has_text and ocr:
-                from .ocr import ocr_pdf
+                from .ocr import ocr_pdf_bytes
 
-                return ocr_pdf(pdf, max_pages=max_ocr_pages, engine=ocr_engine)
+                return ocr_pdf_bytes(data, max_pages=max_ocr_pages, engine=ocr_engine)
     except DocumentError:
         raise
     except Exception as exc:  # pdfminer raises many unrelated types on broken files

@@ -256,14 +256,50 @@ def _tesseract(image) -> list[tuple[Word, float]]:
     return merged
 
 
+OCR_MEMORY_MB = 4096      # address space of the OCR process: onnxruntime maps ~1.5 GB (resident ~300 MB)
+OCR_TIMEOUT = 900.0
+
+
+def _child_limits() -> None:  # runs in the OCR child before exec
+    import resource
+    import signal
+
+    # The document worker caps its address space (pipelines/worker.py) at less than onnxruntime maps;
+    # the soft cap is raised here, in the child only, within the hard one.
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        want = OCR_MEMORY_MB * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (want if hard == resource.RLIM_INFINITY else min(want, hard), hard))
+    try:  # die with the worker that started it (a worker over its wall-time cap is killed)
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 @lru_cache(maxsize=4)
 def _ocr_cached(data: bytes, max_pages: int, engine: str, dpi: int) -> DocumentContent:
-    import io
+    """OCR in a child process: its own address-space budget, and an engine crash is a parse error."""
+    import pickle
+    import sys
 
-    import pdfplumber
-
-    with pdfplumber.open(io.BytesIO(data)) as pdf:
-        return _ocr(pdf, max_pages=max_pages, name=engine, dpi=dpi)
+    with tempfile.TemporaryDirectory(prefix="xxgk-ocr-") as tmp:
+        src, out = Path(tmp, "in.pdf"), Path(tmp, "out.pickle")
+        src.write_bytes(data)
+        try:
+            run = subprocess.run([sys.executable, "-m", "pipelines.parser.ocr", str(src), str(out), str(max_pages),
+                                  engine, str(dpi)], capture_output=True, timeout=OCR_TIMEOUT,
+                                 preexec_fn=_child_limits, cwd=str(Path(__file__).resolve().parents[2]))
+        except subprocess.TimeoutExpired:
+            raise DocumentError(f"OCR ({engine}) took longer than {OCR_TIMEOUT:.0f} s; gave up") from None
+        if run.returncode != 0 or not out.is_file():
+            lines = run.stderr.decode("utf-8", "replace").strip().splitlines()
+            detail = next((l for l in reversed(lines) if l.strip()), f"exit status {run.returncode}")
+            if detail.startswith("pipelines.parser.documents.DocumentError: "):
+                raise DocumentError(detail.split(": ", 1)[1])
+            raise DocumentError(f"OCR ({engine}) failed: {detail[:300]}")
+        return pickle.loads(out.read_bytes())
 
 
 def ocr_pdf_bytes(data: bytes, *, max_pages: int = 20, engine: str | None = None, dpi: int = OCR_DPI) -> DocumentContent:
@@ -272,6 +308,18 @@ def ocr_pdf_bytes(data: bytes, *, max_pages: int = 20, engine: str | None = None
     import copy
 
     return copy.deepcopy(_ocr_cached(data, max_pages, choose_engine(engine), dpi))
+
+
+def _main(argv: list[str]) -> None:
+    """`python -m pipelines.parser.ocr IN.pdf OUT.pickle MAX_PAGES ENGINE DPI` (run by _ocr_cached)."""
+    import pickle
+
+    import pdfplumber
+
+    src, out, max_pages, engine, dpi = argv
+    with pdfplumber.open(src) as pdf:
+        content = _ocr(pdf, max_pages=int(max_pages), name=engine, dpi=int(dpi))
+    Path(out).write_bytes(pickle.dumps(content))
 
 
 def ocr_pdf(pdf, *, max_pages: int = 20, engine: str | None = None, dpi: int = OCR_DPI) -> DocumentContent:
@@ -309,3 +357,9 @@ def _ocr(pdf, *, max_pages: int, name: str, dpi: int) -> DocumentContent:
     confidence = round(sum(s * n for s, n in scores) / total, 3) if total else None
     return DocumentContent(lines, unplaced, ocr={"engine": name, "confidence": confidence},
                            warnings=[f"text read by OCR ({name}, mean confidence {confidence})"])
+
+
+if __name__ == "__main__":
+    import sys
+
+    _main(sys.argv[1:])

@@ -24,8 +24,8 @@ def values_only(table: dict | None) -> dict | None:
 
 
 def page_of(site, url: str):
-    u = urlsplit(url)
-    return site.lookup(u.hostname, u.path)
+    u = urlsplit(url)   # download-script attachments are told apart by their query
+    return site.lookup(u.hostname, u.path + (f"?{u.query}" if u.query else ""))
 
 
 # OCR'd scans are held to their truth in test_replica_portals (exact where confirmed, else null)

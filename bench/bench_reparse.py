@@ -38,7 +38,8 @@ def captures() -> list[Capture]:
         for entry in replica.manifest():
             for url in entry["urls"]:
                 u = urlsplit(url)
-                response = replica.lookup(u.hostname, u.path)
+                # download-script attachments are told apart by their query
+                response = replica.lookup(u.hostname, u.path + (f"?{u.query}" if u.query else ""))
                 out.append(Capture(url=url, site=name, spider=name, status=200,
                                    headers={"Content-Type": [response.header("Content-Type") or ""]},
                                    body=response.body, fetched_at=T0, content_type=response.header("Content-Type")))

@@ -29,7 +29,7 @@ def page(key: str, url: str | None = None, fetched_at: datetime = T0) -> Capture
     """The replica's report page of manifest entry `key`, as a crawl captures it (optionally under another URL)."""
     entry = MANIFEST[key]
     u = urlsplit(entry["urls"][0])
-    response = SITE.lookup(u.hostname, u.path)
+    response = SITE.lookup(u.hostname, u.path + (f"?{u.query}" if u.query else ""))
     return Capture(url=url or entry["urls"][0], site="zezhou", spider="zezhou", status=200,
                    headers={"Content-Type": [response.header("Content-Type")]}, body=response.body,
                    fetched_at=fetched_at, content_type=response.header("Content-Type"))

@@ -43,6 +43,11 @@ DEFAULT_STEPS = [
 ]
 
 
+# Started pools in this process: they share multiprocessing's one fork server.
+_live = 0
+_live_lock = threading.Lock()
+
+
 def pool_size(value: Any) -> int:
     """XXGK_POOL_SIZE: unset or empty means one worker per core."""
     if value in (None, ""):
@@ -68,8 +73,11 @@ class DocumentPool:
         # sockets or database connections is inherited, and a replacement worker starts in milliseconds.
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["pipelines.worker", *sorted({p.rsplit(".", 1)[0] for p in self.steps})])
-        self._pool = pebble.ProcessPool(max_workers=self.size, initializer=worker.init_worker,
-                                        initargs=(self.steps, self.limits), context=context)
+        with _live_lock:
+            global _live
+            _live += 1
+            self._pool = pebble.ProcessPool(max_workers=self.size, initializer=worker.init_worker,
+                                            initargs=(self.steps, self.limits), context=context)
         for _ in range(self.size):  # start the workers now, while the crawl walks the list pages
             self._pool.schedule(worker.warm_up)
 
@@ -91,11 +99,17 @@ class DocumentPool:
             self._pool.stop()
             self._pool.join()
         self._pool = None
-        # Stop the fork server too: it reaps the workers and we reap it, so their CPU time and peak
-        # memory count in this process's children's usage (what benchmarks and `time` read).
-        stop = getattr(getattr(multiprocessing.forkserver, "_forkserver", None), "_stop", None)
-        if stop is not None:
-            stop()
+        with _live_lock:
+            global _live
+            _live -= 1
+            if _live:
+                return
+            # The last pool of the process: stop the fork server too. It reaps the workers and we reap
+            # it, so their CPU time and peak memory count in this process's children's usage (what
+            # benchmarks and `time` read). Not before: every worker holds the server's keep-alive pipe.
+            stop = getattr(getattr(multiprocessing.forkserver, "_forkserver", None), "_stop", None)
+            if stop is not None:
+                stop()
 
     def failure(self, exc: BaseException) -> tuple[str, str]:
         """(cap or kind, error text) for a task that did not return: the worker timed out, died or choked."""

@@ -212,3 +212,20 @@ def test_identical_failed_capture_is_stored_once(db_url):
         assert first.status == again.status == changed.status == "failed"
         assert again.capture_id == first.capture_id and changed.capture_id != first.capture_id
         assert archive.stats()["captures"] == 2
+
+
+def test_crawlers_in_one_process_share_one_pool_closed_by_the_last():
+    from pipelines.pool import acquire, release
+
+    first, started = acquire(1, DEFAULT_STEPS, Limits())
+    second, _ = acquire(1, DEFAULT_STEPS, Limits())
+    other, _ = acquire(1, DEFAULT_STEPS, Limits(pdf_pages=10))   # other caps: another pool
+    try:
+        assert first is second and other is not first
+        started.result(timeout=120)
+        release(first)
+        assert first.submit(item_of(page(single_url_reports()[0]).body)).result(timeout=120).fields["parsed"]
+    finally:
+        release(second)
+        release(other)
+    assert first._pool is None and other._pool is None

@@ -134,7 +134,7 @@ def crawl_portals_child(spiders: list[str], *, database: str | None, replica: st
     if not quiet:
         threading.Thread(target=_show_progress_many, args=(stop_progress, database, results, len(spiders)),
                          daemon=True).start()
-    try:
+    def read() -> None:
         for line in child.stdout:
             if not line.startswith(DONE_PREFIX):
                 sys.stdout.write(line)
@@ -145,6 +145,15 @@ def crawl_portals_child(spiders: list[str], *, database: str | None, replica: st
                 results[spider] = (EXIT_LOCKED, "")
                 continue
             results[spider] = _report(archive, spider, status, done["started"], log_dir)
+
+    try:
+        try:
+            read()
+        except KeyboardInterrupt:
+            # Ctrl-C reached the crawl process too (one process group): it closes its running portals
+            # and starts no more; their lines still come
+            print("xxgk crawl: interrupted; the running portals are being closed", file=sys.stderr, flush=True)
+            read()
         rc = child.wait()
         for spider in spiders:   # a crawl process that died takes its unfinished portals with it
             if spider not in results:

@@ -115,6 +115,7 @@ def crawl_portals(portals: Iterable[str], overrides: dict[str, Any] | None = Non
     `overrides` are Scrapy settings at command-line priority (XXGK_DATABASE_URL, XXGK_REPLICA_PROXY…).
     `on_done(portal, status, started)` is called as each portal ends (started = its time.time() start).
     """
+    from scrapy import signals
     from scrapy.crawler import CrawlerProcess
     from twisted.internet.defer import Deferred, DeferredList, DeferredSemaphore
 
@@ -132,10 +133,22 @@ def crawl_portals(portals: Iterable[str], overrides: dict[str, Any] | None = Non
     root.addHandler(process_log)
     semaphore = DeferredSemaphore(at_once)
     results: dict[str, int] = {}
+    shutting_down: list[bool] = []   # Ctrl-C / SIGTERM closed the running portals: start no more
+
+    def closed(spider, reason: str) -> None:
+        if reason == "shutdown":
+            shutting_down.append(True)
 
     def run_one(portal: str) -> Deferred:
         started = time.time()
         done: Deferred = Deferred()
+        if shutting_down:
+            log.warning("%s: not started, the crawl process is shutting down", portal)
+            results[portal] = EXIT_FAILED
+            if on_done is not None:
+                on_done(portal, EXIT_FAILED, started)
+            done.callback(None)
+            return done
 
         def finish(status: int) -> None:
             if done.called:
@@ -172,6 +185,7 @@ def crawl_portals(portals: Iterable[str], overrides: dict[str, Any] | None = Non
         done.addBoth(cleanup)
         try:
             crawler = process.create_crawler(portal)
+            crawler.signals.connect(closed, signal=signals.spider_closed)
             crawling = process.crawl(crawler)
         except Exception:
             log.exception("%s: could not start its crawl", portal)
@@ -206,9 +220,12 @@ def crawl_portals(portals: Iterable[str], overrides: dict[str, Any] | None = Non
 
     def stop(_: object) -> None:
         from twisted.internet import reactor
+        from twisted.internet.error import ReactorNotRunning
 
-        if reactor.running:
+        try:
             reactor.stop()
+        except ReactorNotRunning:   # already stopping (a signal got there first)
+            pass
 
     everything.addBoth(stop)
     if not everything.called:   # all locked or unknown: no reactor to run

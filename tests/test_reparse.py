@@ -257,3 +257,26 @@ def test_a_populated_archive_from_0003_upgrades_and_reparse_fills_it(db_url: str
     assert (v.issuer, v.report_year, v.ocr, v.ocr_engine) == ("泽州县教育局", 2019, False, None)
     assert (v.adcode, v.county, v.issuer_level) == ("140525", "泽州县", "department")
     assert last_run(db_url).changed_reports == 1
+
+
+def test_a_scan_stored_before_ocr_becomes_an_ocr_report(sqlite_url: str) -> None:
+    """The yingjisha replica's printed-and-scanned PDF, stored raw as a crawl without OCR stored it: reparse
+    reads it by OCR (in the crawl's document pool) and stores it as a report, with its OCR columns and its
+    division. Truth: the replica's manifest (issuer, year) and the site file (英吉沙县, 653123)."""
+    replica = load_site("yingjisha")
+    entry = next(e for e in replica.manifest() if e.get("attachment") == "scan")
+    u = urlsplit(entry["urls"][0])
+    response = replica.lookup(u.hostname, u.path)
+    scan = Capture(url=entry["urls"][0], site="yingjisha", spider="yingjisha", status=200,
+                   headers={"Content-Type": [response.header("Content-Type")]}, body=response.body, fetched_at=T0,
+                   content_type=response.header("Content-Type"))
+    with Archive(sqlite_url) as archive:
+        stored = archive.store(scan, None, "text: PDF has no text layer (a scan?); OCR is not done here")
+    reparse(sqlite_url)
+    assert last_run(sqlite_url).new_reports == 1
+    with Archive(sqlite_url) as archive, archive._reader() as s:
+        v = s.get_one(VersionRow, s.get_one(CaptureRow, stored.capture_id).version_id)
+    assert (v.issuer, v.report_year) == (entry["issuer"], entry["report_year"])
+    assert (v.ocr, v.ocr_engine) == (True, v.parsed["ocr_engine"]) and v.ocr_engine in ("rapidocr", "tesseract")
+    assert 0 < v.ocr_confidence <= 1
+    assert (v.adcode, v.county, v.issuer_level) == ("653123", "英吉沙县", "township")

@@ -63,11 +63,13 @@ def main() -> None:
             r_right, r_wrong, total = score(parse_document(raw), truth)
             parsed = parse_document(content)
             k_right, k_wrong, _ = score(parsed, truth)
-            meta = all(parsed[f] == truth[f] for f in ("title", "issuer", "report_year")) and \
-                [s["heading"] for s in parsed["sections"]] == truth["headings"]
+            wrong = [f for f in ("title", "issuer", "report_year") if parsed[f] != truth[f]]
+            found = [s["heading"] for s in parsed["sections"]]
+            wrong += [f"heading {h}" for h in truth["headings"] if h not in found]
             print(f"{name:28s} {engine:9s} {seconds:6.1f} s/report  read right {r_right:3d}/{total} "
                   f"(wrong {r_wrong:3d})  kept right {k_right:3d}/{total} (wrong {k_wrong})  "
-                  f"metadata+headings {'right' if meta else 'WRONG'}  confidence {content.ocr['confidence']}")
+                  f"metadata+headings {'right' if not wrong else 'WRONG: ' + ', '.join(wrong)}  "
+                  f"confidence {content.ocr['confidence']}")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ def corpus() -> tuple[list[bytes], list[tuple[bytes, str | None]]]:
         for entry in site.manifest():
             for url in entry["urls"]:
                 u = urlsplit(url)
-                response = site.lookup(u.hostname, u.path)
+                response = site.lookup(u.hostname, u.path + (f"?{u.query}" if u.query else ""))
                 pages.append((response.body, response.header("Content-Type")))
     return texts, pages
 

@@ -45,15 +45,25 @@ def _clean(text: str) -> str:
     return " ".join(text.replace("\xa0", " ").replace("\u3000", " ").split())
 
 
+class _Found(Exception):
+    """The walk reached the line it was looking for (see _Walker.stop_at)."""
+
+
 class _Walker:
-    def __init__(self) -> None:
+    def __init__(self, stop_at: str | None = None) -> None:
         self.lines: list[Line] = []
         self.buf: list[str] = []
+        self.stop_at = stop_at   # end the walk before the first line with this text
+
+    def emit(self, line: Line) -> None:
+        if self.stop_at is not None and line.text == self.stop_at:
+            raise _Found
+        self.lines.append(line)
 
     def flush(self) -> None:
         text = _clean("".join(self.buf))
         if text:
-            self.lines.append(Line(text))
+            self.emit(Line(text))
         self.buf = []
 
     def walk(self, el: etree._Element) -> None:
@@ -65,7 +75,7 @@ class _Walker:
             for row in table_grid(el):
                 tokens = row_tokens(row)
                 if any(t for t in tokens):
-                    self.lines.append(Line(" | ".join(tokens), cells=tokens))
+                    self.emit(Line(" | ".join(tokens), cells=tokens))
             return
         block = tag in _BLOCK_TAGS
         if block:
@@ -80,10 +90,14 @@ class _Walker:
             self.flush()
 
 
-def element_lines(el: etree._Element) -> list[Line]:
-    walker = _Walker()
-    walker.walk(el)
-    walker.flush()
+def element_lines(el: etree._Element, stop_at: str | None = None) -> list[Line]:
+    """The lines of `el`; with `stop_at`, only those before the first line of that text."""
+    walker = _Walker(stop_at)
+    try:
+        walker.walk(el)
+        walker.flush()
+    except _Found:
+        pass
     return walker.lines
 
 
@@ -101,16 +115,13 @@ def parse_html_page(text: str) -> Page:
     html_title = _clean(title_el.text_content()) if title_el is not None else None
     headings = [_clean(h.text_content()) for h in root.iter("h1", "h2", "h3", "h4", "ucaptitle")]
     body = _find_body(root)
-    all_lines = element_lines(root.find("body") if root.find("body") is not None else root)
+    page_body = root.find("body") if root.find("body") is not None else root
     if body is None:
-        return Page(lines=all_lines, meta=meta, html_title=html_title, headings=headings)
+        return Page(lines=element_lines(page_body), meta=meta, html_title=html_title, headings=headings)
     lines = element_lines(body)
-    first = lines[0].text if lines else None
-    head: list[str] = []
-    for line in all_lines:
-        if line.text == first:
-            break
-        head.append(line.text)
+    # The header: the page's lines up to the body's first line (the walk stops there, so the body's
+    # tables are not gridded a second time).
+    head = [line.text for line in element_lines(page_body, lines[0].text if lines else None)]
     return Page(lines=lines, head_lines=head, meta=meta, html_title=html_title, headings=headings)
 
 

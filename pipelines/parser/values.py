@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 Number = int | float
 
@@ -13,7 +14,17 @@ _MD_RULE_RE = re.compile(r"^:?-{3,}:?$")
 
 def normalize(text: str) -> str:
     """NFKC (full-width digits and brackets to ASCII) with whitespace collapsed."""
+    # The same cell texts, and the whole body text, are asked about many times per report: remember
+    # many short texts but only the last few long ones (a worker never hoards a hostile document's text).
+    return _normalize_short(text) if len(text) <= 80 else _normalize_long(text)
+
+
+def _normalize(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+_normalize_short = lru_cache(maxsize=8192)(_normalize)
+_normalize_long = lru_cache(maxsize=4)(_normalize)
 
 
 def is_value(token: str) -> bool:

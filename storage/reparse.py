@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from typing import Callable, Iterator
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from .cells import cell_rows, ocr_fields
@@ -152,15 +152,20 @@ def _promote(session: Session, row: CaptureRow, capture: Capture, report: Report
             row.parse_error = error
         return
     report_id = _linked_report(session, capture.url)
-    current = session.get_one(ReportRow, report_id).current_version_id if report_id is not None else None
-    outcome = _dedup(session, row, capture, report)
+    # Columns, not ORM rows: _dedup writes reports through Core, which the session's objects would not see.
+    current = session.scalar(select(ReportRow.current_version_id).where(ReportRow.id == report_id)) \
+        if report_id is not None else None
+    session.flush()  # this capture's pending changes go first: _dedup writes through Core
+    outcome = _dedup(session, row.id, capture, report)
+    row.version_id = outcome.version_id
     row.parse_error = None
     if outcome.status == "new_version" and current is not None:
         # An old capture must not become the current version over a later one: order by fetch time.
         later = session.scalar(select(CaptureRow.fetched_at).join(VersionRow, VersionRow.first_capture_id == CaptureRow.id)
                                .where(VersionRow.id == current))
         if later is not None and later > capture.fetched_at:
-            session.get_one(ReportRow, outcome.report_id).current_version_id = current
+            session.execute(update(ReportRow).where(ReportRow.id == outcome.report_id)
+                            .values(current_version_id=current).execution_options(synchronize_session=False))
     if outcome.status in ("new", "new_version"):
         counts.new_reports += outcome.status == "new"
         counts.changed_report_ids.add(outcome.report_id)

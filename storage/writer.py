@@ -29,56 +29,66 @@ def write(session: Session, capture: Capture, report: ReportData | None, error: 
         known = _failed_capture(session, capture)
         if known is not None:
             return StoreOutcome(known, None, None, "failed")
-    row = _insert_capture(session, capture)
-    if report is None:
-        row.parse_error = error or NO_REPORT
-        return StoreOutcome(row.id, None, None, "failed")
+        return StoreOutcome(_insert_capture(session, capture, error or NO_REPORT), None, None, "failed")
+    capture_id = _insert_capture(session, capture)
     try:
         # Savepoint: if the report cannot be written (bad parser output, a bug), the raw
         # capture still commits, marked failed with the reason.
         with session.begin_nested():
-            return _dedup(session, row, capture, report)
+            outcome = _dedup(session, capture_id, capture, report)
+            _set(session, CaptureRow, capture_id, version_id=outcome.version_id)
+            return outcome
     except _TRANSIENT:
         raise
     except Exception as exc:
-        log.exception("could not store report for capture %s (%s)", row.id, capture.url)
-        row.parse_error = f"could not store report: {type(exc).__name__}: {exc}"
-        return StoreOutcome(row.id, None, None, "failed")
+        log.exception("could not store report for capture %s (%s)", capture_id, capture.url)
+        _set(session, CaptureRow, capture_id, parse_error=f"could not store report: {type(exc).__name__}: {exc}")
+        return StoreOutcome(capture_id, None, None, "failed")
 
 
-def _dedup(session: Session, row: CaptureRow, capture: Capture, report: ReportData) -> StoreOutcome:
+# The hot path of a crawl writes through Core on the session's connection (same transaction and
+# savepoints): the ORM's unit of work cost more per report than the statements themselves.
+def _dedup(session: Session, capture_id: int, capture: Capture, report: ReportData) -> StoreOutcome:
+    """The report's version for capture `capture_id` (the caller points the capture at it)."""
     # 1. Same content already archived (from any URL): link this URL to it.
-    existing = session.scalars(select(VersionRow).where(VersionRow.content_hash == report.content_hash)).first()
+    existing = session.execute(select(VersionRow.id, VersionRow.report_id)
+                               .where(VersionRow.content_hash == report.content_hash).limit(1)).first()
     if existing is not None:
         if _linked_report(session, capture.url) is None:
             _link(session, capture, existing.report_id)
         # else the URL stays with the report it already belongs to (a URL has one report).
-        row.version_id = existing.id
-        return StoreOutcome(row.id, existing.report_id, existing.id, "duplicate")
+        return StoreOutcome(capture_id, existing.report_id, existing.id, "duplicate")
 
     # 2. Known URL, new content: the report was edited.
     report_id = _linked_report(session, capture.url)
     status = "new_version"
     if report_id is None:  # 3. Never seen: new report.
-        new = ReportRow(site=capture.site, first_seen=capture.fetched_at)
-        session.add(new)
-        session.flush()
-        report_id = new.id
+        report_id = _insert(session, ReportRow, site=capture.site, first_seen=capture.fetched_at)
         _link(session, capture, report_id)
         status = "new"
 
-    version = _insert_version(session, report_id, report, row)
-    session.get_one(ReportRow, report_id).current_version_id = version.id
-    row.version_id = version.id
-    session.flush()
-    return StoreOutcome(row.id, report_id, version.id, status)
+    version_id = _insert_version(session, report_id, report, capture_id)
+    _set(session, ReportRow, report_id, current_version_id=version_id)
+    return StoreOutcome(capture_id, report_id, version_id, status)
 
 
-def _insert_capture(session: Session, capture: Capture) -> CaptureRow:
+def _insert(session: Session, model: type, **values: object) -> int:
+    """One row through Core; its id. A UNIQUE clash with a concurrent writer surfaces here."""
+    return session.connection().execute(model.__table__.insert(), values).inserted_primary_key[0]
+
+
+def _set(session: Session, model: type, row_id: int, **values: object) -> None:
+    table = model.__table__
+    session.connection().execute(table.update().where(table.c.id == row_id), values)
+
+
+def _insert_capture(session: Session, capture: Capture, parse_error: str | None = None) -> int:
     if capture.fetched_at.tzinfo is None:
         raise ValueError("Capture.fetched_at must be timezone-aware (UTC)")
     body = bytes(capture.body)
-    row = CaptureRow(
+    # First write of the transaction: the raw bytes go in before anything can fail.
+    return _insert(
+        session, CaptureRow,
         url=capture.url,
         site=capture.site,
         spider=capture.spider,
@@ -96,10 +106,8 @@ def _insert_capture(session: Session, capture: Capture) -> CaptureRow:
         warc_file=capture.warc_file,
         warc_offset=capture.warc_offset,
         warc_length=capture.warc_length,
+        parse_error=parse_error,
     )
-    session.add(row)
-    session.flush()  # first write of the transaction: the raw bytes go in before anything can fail
-    return row
 
 
 def _failed_capture(session: Session, capture: Capture) -> int | None:
@@ -113,12 +121,13 @@ def _linked_report(session: Session, url: str) -> int | None:
 
 
 def _link(session: Session, capture: Capture, report_id: int) -> None:
-    session.add(ReportUrlRow(url=capture.url, report_id=report_id, first_seen=capture.fetched_at))
-    session.flush()  # surface a concurrent writer's UNIQUE(url) conflict here
+    # A concurrent writer's UNIQUE(url) conflict surfaces here.
+    _insert(session, ReportUrlRow, url=capture.url, report_id=report_id, first_seen=capture.fetched_at)
 
 
-def _insert_version(session: Session, report_id: int, report: ReportData, capture_row: CaptureRow) -> VersionRow:
-    version = VersionRow(
+def _insert_version(session: Session, report_id: int, report: ReportData, capture_id: int) -> int:
+    version_id = _insert(
+        session, VersionRow,
         report_id=report_id,
         content_hash=report.content_hash,
         title=report.title,
@@ -128,15 +137,13 @@ def _insert_version(session: Session, report_id: int, report: ReportData, captur
         template=report.template,
         text=report.text,
         parsed=report.parsed,
-        first_capture_id=capture_row.id,
+        first_capture_id=capture_id,
         created_at=datetime.now(timezone.utc),
         **division_of(report),
         **ocr_fields(report.parsed),
     )
-    session.add(version)
-    session.flush()
-    write_tables(session, report.parsed, version.id)
-    return version
+    write_tables(session, report.parsed, version_id)
+    return version_id
 
 
 def division_of(report: ReportData) -> dict[str, str | None]:

@@ -29,6 +29,8 @@ def cell_text(td: lxml_html.HtmlElement) -> str:
 
 
 def _span(value: str | None) -> int:
+    if value is None:  # most cells
+        return 1
     try:
         return max(1, min(int(value or 1), MAX_SPAN))
     except ValueError:

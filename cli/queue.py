@@ -93,7 +93,7 @@ def cmd_queue_schedule(args: argparse.Namespace) -> int:
 
 
 STATUS_SQL = """
-SELECT coalesce(args->>'spider', args->>'portal') AS portal,
+SELECT coalesce(args->>'spider', substring(args->>'portal' from '^[A-Za-z]+://([^/:?#]+)')) AS portal,
        count(*) FILTER (WHERE status = 'todo') AS waiting,
        count(*) FILTER (WHERE status = 'doing') AS running,
        count(*) FILTER (WHERE status = 'failed') AS failed,

@@ -212,3 +212,28 @@ def test_schedule_kept_in_the_database_enqueued_once_when_due(pg_url):
     assert schedules.take_due(due_at + timedelta(minutes=5), pg_url) == due     # the next one
     assert xxgk("queue", "schedule", "--remove", "weekly", "--database", pg_url).returncode == 0
     assert schedules.list_all(pg_url) == []
+
+
+def test_registry_portals_queued_by_home_page_and_crawled_from_it(replica, pg_url, tmp_path):
+    """`xxgk queue crawl --registry`: one job per registry portal, each run as `xxgk crawl --portal URL`
+    (discovery, then the crawl) by a worker; one running job per registered domain."""
+    from jobs.targets import politeness_key
+
+    registry = tmp_path / "registry.csv"
+    registry.write_text("province,prefecture,name,level,url,url_alt\n"
+                        "江西省,九江市,湖口县,county,http://www.hukou.gov.cn/,\n"
+                        "山西省,晋城市,泽州县,county,,\n", encoding="utf-8")   # a row without a URL: no job
+    proc = xxgk("queue", "crawl", "--registry", str(registry), "--database", pg_url)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["www.hukou.gov.cn: queued (job 1)"]
+    assert politeness_key({"portal": "http://www.hukou.gov.cn/"}) == "hukou.gov.cn"
+    env = dict(os.environ, XXGK_SITES_DIR=str(tmp_path / "sites"))
+    worker = subprocess.run([sys.executable, "-m", "cli", "worker", "--database", pg_url, "--until-empty",
+                             "--log-dir", str(tmp_path / "logs")], cwd=ROOT, capture_output=True, text=True,
+                            timeout=600, env=dict(env, XXGK_REPLICA_PROXY=replica.proxy_url))
+    assert worker.returncode == 0, worker.stderr[-3000:]
+    assert status(pg_url)["www.hukou.gov.cn"]["succeeded"] == 1, worker.stderr[-3000:]
+    manifest = load_site("hukou").manifest()
+    with Archive(pg_url) as archive:
+        urls = {u for r in archive.iter_export() for u in r["urls"]}
+    assert urls == {u for e in manifest for u in e["urls"]}

@@ -222,7 +222,7 @@ def test_legacy_doc_fixture_is_word_97():
     assert data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")   # OLE2 compound file, not a zip
 
 
-@pytest.mark.skipif(find_soffice() is None, reason="LibreOffice is not installed (.ci/run installs it)")
+@pytest.mark.skipif(find_soffice() is None, reason="LibreOffice is not installed (./dev test installs it)")
 def test_legacy_doc_parses_exactly():
     parsed = parse_report((DATA / "wps_report.doc").read_bytes())
     assert_exact(parsed)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .document import Line
 from .values import Number, is_digit_run, is_markdown_rule, is_value, normalize, parse_value
@@ -134,11 +135,14 @@ def _label_key(label: str) -> str:
     return "".join(normalize(label).split())
 
 
+_regex = lru_cache(maxsize=256)(re.compile)   # the row tables' patterns, compiled once (re's own cache costs per call)
+
+
 def match_row(label: str, rows: list[tuple[str, str]]) -> str | None:
     """The row whose words end last in the label (labels carry group headers before the row's own words)."""
     best, best_end = None, -1
     for key, pattern in rows:
-        for m in re.finditer(pattern, label):
+        for m in _regex(pattern).finditer(label):
             if m.end() > best_end:
                 best, best_end = key, m.end()
     return best

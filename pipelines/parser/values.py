@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import lru_cache, wraps
+from typing import Callable, TypeVar
 
 Number = int | float
+T = TypeVar("T")
 
 _MARKS = {"/", "-", "—", "——", "–", "―", "－", "无", "×", "\\", "／"}
 _NUMBER_RE = re.compile(r"^([+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(万元|亿元|元|件|个|项|条|次|人次)?$")
@@ -14,8 +16,8 @@ _MD_RULE_RE = re.compile(r"^:?-{3,}:?$")
 
 def normalize(text: str) -> str:
     """NFKC (full-width digits and brackets to ASCII) with whitespace collapsed."""
-    # The same cell texts, and the whole body text, are asked about many times per report: remember
-    # many short texts but only the last few long ones (a worker never hoards a hostile document's text).
+    # Cell texts, and the whole body text, are normalised many times per report: remember short texts,
+    # and the last few long ones (a worker never hoards a hostile document's text).
     return _normalize_short(text) if len(text) <= 80 else _normalize_long(text)
 
 
@@ -27,6 +29,14 @@ _normalize_short = lru_cache(maxsize=8192)(_normalize)
 _normalize_long = lru_cache(maxsize=4)(_normalize)
 
 
+def _cached_if_short(fn: Callable[[str], T]) -> Callable[[str], T]:
+    """`fn` remembered for short texts (cell tokens repeat within and across reports), not for long ones
+    (a worker must not hoard a hostile document's text)."""
+    cached = lru_cache(maxsize=8192)(fn)
+    return wraps(fn)(lambda text: cached(text) if len(text) <= 80 else fn(text))
+
+
+@_cached_if_short
 def is_value(token: str) -> bool:
     """True for a number (with an optional unit), a mark such as "/" or "无", or a blank cell."""
     t = normalize(token)
@@ -37,6 +47,7 @@ def is_markdown_rule(token: str) -> bool:
     return bool(_MD_RULE_RE.match(token.strip()))
 
 
+@_cached_if_short
 def parse_value(token: str) -> tuple[Number | None, str | None]:
     """A cell's number and unit; (None, None) for a blank or a mark. Never turns a blank into 0."""
     t = normalize(token)

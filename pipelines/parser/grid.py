@@ -17,6 +17,8 @@ class GridCell:
 
 def cell_text(td: lxml_html.HtmlElement) -> str:
     """Text of a cell with <p>/<br> breaks as spaces and &nbsp; as space, whitespace collapsed."""
+    if not len(td):  # most cells: text only, no child to walk
+        return " ".join((td.text or "").replace("\xa0", " ").split())
     parts: list[str] = []
     for node in td.iter():
         if node.tag in ("br", "p", "div") and parts:

@@ -97,20 +97,33 @@ def ruled_cells(rules) -> list[tuple[int, int, int, int]]:
 def missed_numbers(clean, cells, found: list[Word], line_height: float) -> list[tuple[Word, float]]:
     """Numbers in ruled cells the page OCR left unread (a lone "0" is easy to miss): each one-line cell
     with ink and no word in it is recognised on its own, and kept only if it reads as a number."""
+    import cv2
     import numpy as np
 
     out: list[tuple[Word, float]] = []
     for x, y, cw, ch in cells:
         if any(x <= (w.x0 + w.x1) / 2 <= x + cw and y <= (w.top + w.bottom) / 2 <= y + ch for w in found):
             continue
-        crop = clean[y + 2:y + ch - 2, x + 2:x + cw - 2]
-        dark = np.nonzero((crop < 128).sum(axis=1) > 0)[0]
-        if crop.size == 0 or len(dark) == 0 or dark[-1] - dark[0] > 1.6 * line_height:
+        crop = clean[y + 2:y + ch - 2, x + 2:x + cw - 2].copy()
+        if crop.size == 0:
             continue
+        # ink: connected strokes; a speck is a pixel or two, and goes
+        n, labels, stats, _ = cv2.connectedComponentsWithStats((crop < 180).astype(np.uint8), connectivity=8)
+        specks = [k for k in range(1, n) if stats[k][4] < 5]
+        crop[np.isin(labels, specks)] = 255
+        ink = [stats[k] for k in range(1, n) if stats[k][4] >= 5]
+        if not ink:
+            continue
+        top, bottom = min(int(c[1]) for c in ink), max(int(c[1] + c[3]) for c in ink)
+        if bottom - top > 1.6 * line_height:
+            continue
+        crop = crop[max(0, top - 4):bottom + 4]
         result, _ = _rapidocr()(np.ascontiguousarray(np.stack([crop] * 3, -1)), use_det=False, use_cls=False,
                                 use_rec=True)
         for text, score in result or []:
-            word = Word(x, x + cw, y + dark[0], y + dark[-1], str(text))
+            if str(text).strip() in ("。", "○", "〇", "o", "O"):   # a lone 0 in a cell reads as a circle
+                text = "0"
+            word = Word(x, x + cw, y + 2 + top, y + 2 + bottom, str(text))
             pieces = split_box(word)
             if pieces and all(p.text.isdigit() for p in pieces) and score >= 0.3:
                 out += [(Word(x + 2, x + cw - 2, p.top, p.bottom, p.text), float(score)) for p in pieces[:1]]

@@ -123,7 +123,9 @@ def missed_numbers(clean, cells, found: list[Word], line_height: float) -> list[
         for text, score in result or []:
             if str(text).strip() in ("。", "○", "〇", "o", "O"):   # a lone 0 in a cell reads as a circle
                 text = "0"
-            word = Word(x, x + cw, y + 2 + top, y + 2 + bottom, str(text))
+            # placed as a line of text centred in its cell, like the words read in its row's other cells
+            mid = y + 2 + (top + bottom) / 2
+            word = Word(x, x + cw, mid - line_height / 2, mid + line_height / 2, str(text))
             pieces = split_box(word)
             if pieces and all(p.text.isdigit() for p in pieces) and score >= 0.3:
                 out += [(Word(x + 2, x + cw - 2, p.top, p.bottom, p.text), float(score)) for p in pieces[:1]]

@@ -99,7 +99,7 @@ XXGK_DOCUMENT_STEPS = [
 # Caps per document: over one, the document is stored raw with parse_error naming the cap.
 XXGK_DOC_MEMORY_MB = 1024       # address space a worker may add for one document (RLIMIT_AS)
 XXGK_DOC_CPU_SECONDS = 60       # CPU time of one document (RLIMIT_CPU)
-XXGK_DOC_WALL_SECONDS = 180     # wall time of one document (the worker is killed and replaced)
+XXGK_DOC_WALL_SECONDS = 900     # wall time of one document (the worker is killed and replaced); OCR of a scan fits
 XXGK_DOC_MAX_PDF_PAGES = 200
 XXGK_DOC_MAX_CELLS = 200_000    # HTML table cells with rowspan/colspan expanded
 XXGK_DOC_MAX_CHARS = 4_000_000  # characters of a decoded page or an extracted text

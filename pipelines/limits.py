@@ -20,7 +20,7 @@ from pipelines.parser.documents import is_pdf
 class Limits:
     memory_mb: int = 1024         # address space a worker may add while handling one document
     cpu_seconds: int = 60         # CPU time of one document
-    wall_seconds: float = 180.0   # wall time of one document (a worker stuck without using CPU)
+    wall_seconds: float = 900.0   # wall time of one document: a scan's OCR (ocr.OCR_TIMEOUT) fits in it
     pdf_pages: int = 200
     cells: int = 200_000          # HTML table cells once rowspan/colspan are expanded
     chars: int = 4_000_000        # characters of a decoded page and of an extracted text

@@ -229,3 +229,20 @@ def test_crawlers_in_one_process_share_one_pool_closed_by_the_last():
         release(second)
         release(other)
     assert first._pool is None and other._pool is None
+
+
+def test_a_scan_is_read_by_ocr_in_a_worker_whose_cpu_cap_is_less_than_ocr_takes():
+    """OCR runs in its own child process with its own CPU budget: the worker's cap (meant for one text
+    document) does not cut a scan of a few pages short."""
+    from replica.documents import render_scan
+
+    report = json.loads((Path(__file__).parent / "data" / "documents" / "wps_report.json").read_text(encoding="utf-8"))
+    pool = DocumentPool(1, DEFAULT_STEPS, Limits(cpu_seconds=3))
+    pool.start()
+    try:
+        outcome = pool.submit(item_of(render_scan(report, "pool"), "application/pdf")).result(timeout=900)
+    finally:
+        pool.close()
+    assert outcome.fields["errors"] == []
+    parsed = outcome.fields["parsed"]
+    assert parsed["ocr"] is True and parsed["issuer"] == report["issuer"] and parsed["report_year"] == report["report_year"]

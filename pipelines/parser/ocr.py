@@ -272,7 +272,7 @@ def _tesseract(image) -> list[tuple[Word, float]]:
 
 
 OCR_MEMORY_MB = 4096      # address space of the OCR process: onnxruntime maps ~1.5 GB (resident ~300 MB)
-OCR_TIMEOUT = 900.0
+OCR_TIMEOUT = 900.0        # wall time of one document's OCR; also its CPU budget (below)
 
 
 def _child_limits() -> None:  # runs in the OCR child before exec
@@ -285,6 +285,12 @@ def _child_limits() -> None:  # runs in the OCR child before exec
     if soft != resource.RLIM_INFINITY:
         want = OCR_MEMORY_MB * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (want if hard == resource.RLIM_INFINITY else min(want, hard), hard))
+    # Likewise the worker's CPU cap (XXGK_DOC_CPU_SECONDS, meant for one text document) is less than a
+    # scan of a few pages takes (10–20 s of CPU a page): the OCR child has OCR_TIMEOUT of its own.
+    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if soft != resource.RLIM_INFINITY:
+        want = int(OCR_TIMEOUT)
+        resource.setrlimit(resource.RLIMIT_CPU, (want if hard == resource.RLIM_INFINITY else min(want, hard), hard))
     try:  # die with the worker that started it (a worker over its wall-time cap is killed)
         import ctypes
 

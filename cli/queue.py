@@ -175,6 +175,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     os.environ["XXGK_DATABASE_URL"] = args.database or os.environ.get("XXGK_DATABASE_URL", "")
     os.environ["XXGK_WORKER_LOG_DIR"] = args.log_dir
     os.environ["XXGK_JOB_TIMEOUT"] = str(args.job_timeout)
+    # Each job is its own crawl process; --concurrency of them already use the cores, so one document
+    # worker per job (instead of one per core per job) unless the user says otherwise.
+    os.environ.setdefault("XXGK_POOL_SIZE", "1")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     print(f"xxgk worker {args.name}: {args.concurrency} portal(s) at a time", file=sys.stderr, flush=True)
     try:

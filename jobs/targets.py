@@ -4,15 +4,7 @@ from __future__ import annotations
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-import tldextract
-
-# The public-suffix snapshot tldextract ships; never fetched from the network.
-_extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
-
-
-def registered_domain(host: str) -> str:
-    """zezhou.gov.cn for www.zezhou.gov.cn and xxgk.zezhou.gov.cn (gov.cn is a public suffix)."""
-    return _extract(host).top_domain_under_public_suffix or host
+from spiders.discovery import registered_domain  # discovery's notion of "in-site" is the politeness key too
 
 
 def target_name(target: dict[str, str]) -> str:

@@ -39,9 +39,11 @@ def expand(targets: list[dict[str, str]]) -> list[dict[str, str]]:
 
 
 def registry_targets(path: str, province: str | None = None) -> list[dict[str, str]]:
-    """One target per portal home page of a registry CSV (shared/data/portals/county_portals.csv's shape)."""
-    import csv
+    """One target per portal home page of a registry CSV, read as `xxgk discover --registry` reads it
+    (its known flaws handled: rows without a URL, one host listed for two divisions, …)."""
+    from pathlib import Path
 
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = [r for r in csv.DictReader(f) if (r.get("url") or "").strip()]
-    return [{"portal": r["url"].strip()} for r in rows if province in (None, r.get("province"))]
+    from cli.registry import read_registry
+
+    portals, _skipped = read_registry(Path(path), province)
+    return [{"portal": p.url} for p in portals]

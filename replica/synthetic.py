@@ -2,7 +2,7 @@
 
 Each synthetic portal is a bundled replica portal of some CMS family (a replica site file that has a
 spider site file of the same name) moved onto a real county's host from the registry
-(data/county_portals.csv, a copy of shared/data/portals/county_portals.csv): the template's domain
+(divisions/data/county_portals.csv, the bundled copy of shared/data/portals/county_portals.csv): the template's domain
 becomes the county's (``www.hukou.gov.cn`` -> ``www.bjdch.gov.cn``), its other domains (an attachment
 platform, a spam mirror) become per-county ones, its county name becomes the county's, and it gets its
 own seed, so every number, date and sentence differs from the template's and from every other portal's.
@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 from .site import SITES_DIR, Site, replica_sites
 
-REGISTRY = Path(__file__).parent / "data" / "county_portals.csv"
+from divisions.registry import BUNDLED as REGISTRY  # the one bundled copy of the registry
 SPIDER_SITES_DIR = Path(__file__).resolve().parents[1] / "spiders" / "sites"
 PREFIX = "syn_"
 _COUNTY_HOST = re.compile(r"(?:www\.)?([a-z0-9-]+)\.gov\.cn")

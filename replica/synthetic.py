@@ -30,10 +30,10 @@ from urllib.parse import urlsplit
 from .site import SITES_DIR, Site, replica_sites
 
 from divisions.registry import BUNDLED as REGISTRY  # the one bundled copy of the registry
+from spiders.discovery import registered_domain
 SPIDER_SITES_DIR = Path(__file__).resolve().parents[1] / "spiders" / "sites"
 PREFIX = "syn_"
 _COUNTY_HOST = re.compile(r"(?:www\.)?([a-z0-9-]+)\.gov\.cn")
-_TWO_LEVEL_SUFFIXES = ("gov.cn", "com.cn", "org.cn", "net.cn", "edu.cn")
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,6 @@ class SyntheticPortal:
         path = directory / f"{self.name}.json"
         path.write_text(self.spider, encoding="utf-8")
         return path
-
-
-def registered_domain(host: str) -> str:
-    parts = host.lower().split(".")
-    keep = 3 if ".".join(parts[-2:]) in _TWO_LEVEL_SUFFIXES else 2
-    return ".".join(parts[-keep:])
 
 
 @lru_cache(maxsize=None)

@@ -69,6 +69,9 @@ Generator = Callable[[str, str], "Served | None"]
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False   # keep-alive clients must not hold stop() up
+    # socketserver's default backlog is 5: a crawl opening more connections at once than that gets its
+    # SYNs dropped and retried by TCP after a second, a stall no real web server's backlog (511) causes.
+    request_queue_size = 1024
 
     def __init__(self, addr: tuple[str, int], owner: "ReplicaServer"):
         self.owner = owner
@@ -85,6 +88,9 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "nginx"
     sys_version = ""
     timeout = 30              # idle keep-alive connections are dropped after this
+    # Headers and body go out in separate writes; with Nagle's algorithm on, the body's last segment waits
+    # for the client's delayed ACK (40 ms on Linux) on every response. nginx sets TCP_NODELAY too.
+    disable_nagle_algorithm = True
     server: _Server
 
     def __init__(self, *args, tunnel_host: str | None = None, **kw):

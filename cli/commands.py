@@ -110,7 +110,7 @@ def crawl_portals_child(spiders: list[str], *, database: str | None, replica: st
                         extra_settings: list[str] = (), quiet: bool = True) -> dict[str, tuple[int, str]]:
     """Crawl `spiders` in ONE child process (crawler/multicrawl.py), several at a time; per portal
     (exit status, summary line) as `outcome` gives them, printed as each portal ends."""
-    from crawler.multicrawl import DONE_PREFIX, EXIT_LOCKED
+    from crawler.multicrawl import DONE_PREFIX
 
     env = dict(os.environ)
     if database:
@@ -140,11 +140,7 @@ def crawl_portals_child(spiders: list[str], *, database: str | None, replica: st
                 sys.stdout.write(line)
                 continue
             done = json.loads(line[len(DONE_PREFIX):])
-            spider, status = done["portal"], done["status"]
-            if status == EXIT_LOCKED:
-                results[spider] = (EXIT_LOCKED, "")
-                continue
-            results[spider] = _report(archive, spider, status, done["started"], log_dir)
+            results[done["portal"]] = portal_result(archive, done["portal"], done["status"], done["started"], log_dir)
 
     try:
         try:
@@ -162,6 +158,14 @@ def crawl_portals_child(spiders: list[str], *, database: str | None, replica: st
         stop_progress.set()
         archive.close()
     return results
+
+
+def portal_result(archive, spider: str, status: int, started: float, log_dir: Path) -> tuple[int, str]:
+    """A crawled portal's exit status and summary line (printed), from its crawl's status and run record;
+    a portal whose lock another run held has no line here (the crawl process said so)."""
+    if status == EXIT_LOCKED:
+        return EXIT_LOCKED, ""
+    return _report(archive, spider, status, started, log_dir)
 
 
 def _report(archive, spider: str, status: int, started: float, log_dir: Path) -> tuple[int, str]:

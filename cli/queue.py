@@ -152,17 +152,37 @@ async def _worker(dsn: str, args: argparse.Namespace) -> None:
     import procrastinate
 
     from jobs.app import app
+    from jobs.feed import close_worker_feed
 
+    from procrastinate.worker import Worker
+
+    heartbeat = max(0.5, args.stalled_timeout / 6)
     with app.replace_connector(procrastinate.PsycopgConnector(conninfo=dsn)):
         async with app.open_async():
-            recover = asyncio.create_task(_recover_stalled(app, args.stalled_timeout))
+            app.perform_import_paths()
+            worker = Worker(app=app, concurrency=args.concurrency, name=args.name, wait=not args.until_empty,
+                            update_heartbeat_interval=heartbeat, stalled_worker_timeout=args.stalled_timeout)
+            side = [asyncio.create_task(_recover_stalled(app, args.stalled_timeout)),
+                    asyncio.create_task(_heartbeat_until_unregistered(app, worker, heartbeat))]
             try:
-                await app.run_worker_async(
-                    concurrency=args.concurrency, name=args.name, wait=not args.until_empty,
-                    update_heartbeat_interval=max(0.5, args.stalled_timeout / 6),
-                    stalled_worker_timeout=args.stalled_timeout)
+                await worker.run()
             finally:
-                recover.cancel()
+                for task in side:
+                    task.cancel()
+                await close_worker_feed()
+
+
+async def _heartbeat_until_unregistered(app: Any, worker: Any, interval: float) -> None:
+    """procrastinate stops a worker's heartbeat as soon as it starts stopping (--until-empty, SIGTERM),
+    before its running jobs end: other workers would take it for dead and requeue jobs that still run."""
+    log = logging.getLogger("xxgk.worker")
+    while True:
+        await asyncio.sleep(interval)
+        if worker.worker_id is not None:
+            try:
+                await app.job_manager.update_heartbeat(worker.worker_id)
+            except Exception as exc:  # the database away for a moment: the next beat may get through
+                log.warning("heartbeat not recorded: %s", exc)
 
 
 @_queue_command
@@ -175,9 +195,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     os.environ["XXGK_DATABASE_URL"] = args.database or os.environ.get("XXGK_DATABASE_URL", "")
     os.environ["XXGK_WORKER_LOG_DIR"] = args.log_dir
     os.environ["XXGK_JOB_TIMEOUT"] = str(args.job_timeout)
-    # Each job is its own crawl process; --concurrency of them already use the cores, so one document
-    # worker per job (instead of one per core per job) unless the user says otherwise.
-    os.environ.setdefault("XXGK_POOL_SIZE", "1")
+    # The worker's crawl process (jobs/feed.py) runs this many portals at once, with one document pool.
+    os.environ["XXGK_WORKER_CONCURRENCY"] = str(args.concurrency)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     print(f"xxgk worker {args.name}: {args.concurrency} portal(s) at a time", file=sys.stderr, flush=True)
     try:

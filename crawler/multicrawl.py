@@ -15,6 +15,8 @@ The value per portal is the exit status its own `scrapy crawl` would have had (0
 end, 1 it failed or was given up, 75 locked); `xxgk crawl` (cli/commands.py) turns it and the run
 record into the summary line. A Twisted reactor runs once per process: call this once per process
 (`python -m crawler.multicrawl PORTAL…` runs it in a child and prints one line per finished portal).
+`python -m crawler.multicrawl --feed` takes its portals from stdin as they come instead (`crawl NAME`
+lines): `xxgk worker`'s own crawl process, which its jobs hand their portals to (jobs/feed.py).
 """
 from __future__ import annotations
 
@@ -27,9 +29,12 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapy.settings import Settings
+
+if TYPE_CHECKING:
+    from twisted.internet.defer import Deferred
 
 EXIT_OK, EXIT_FAILED, EXIT_LOCKED = 0, 1, 75
 DONE_PREFIX = "xxgk-portal-done "   # the child's stdout protocol: one JSON object per finished portal
@@ -105,74 +110,113 @@ def _handler(path: Path | None, settings: Settings) -> logging.Handler:
     return handler
 
 
-def crawl_portals(portals: Iterable[str], overrides: dict[str, Any] | None = None, *,
-                  log_dir: Path | None = None, lock_dir: Path | None = None,
-                  at_once: int | None = None, time_limit: float | None = None,
-                  on_start: Callable[[str], None] | None = None,
-                  on_done: Callable[[str, int, float], None] | None = None) -> dict[str, int]:
-    """Crawl `portals` (spider names) in this process, up to `at_once` at a time; exit status per portal.
+class PortalRunner:
+    """Portals crawled in this process as they are handed over, up to `at_once` at a time.
 
-    `overrides` are Scrapy settings at command-line priority (XXGK_DATABASE_URL, XXGK_REPLICA_PROXY…).
-    `on_done(portal, status, started)` is called as each portal ends (started = its time.time() start).
+    `submit(portal)` may be called before or while the reactor runs (`run(until)`); each portal ends
+    with `on_done(portal, status, started)` (started = its time.time() start). `overrides` are Scrapy
+    settings at command-line priority (XXGK_DATABASE_URL, XXGK_REPLICA_PROXY…).
     """
-    from scrapy import signals
-    from scrapy.crawler import CrawlerProcess
-    from twisted.internet.defer import Deferred, DeferredList, DeferredSemaphore
 
-    portals = list(dict.fromkeys(portals))
-    settings = project_settings(overrides)
-    settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")   # our own handlers, below
-    at_once = max(1, at_once or settings.getint("XXGK_CONCURRENT_PORTALS"))
-    limit = time_limit if time_limit is not None else settings.getfloat("XXGK_PORTAL_TIME_LIMIT")
-    grace = 2 * settings.getfloat("DOWNLOAD_TIMEOUT") + 30
-    lock_dir = lock_dir or (log_dir.parent / "locks" if log_dir else None)
+    def __init__(self, overrides: dict[str, Any] | None = None, *, log_dir: Path | None = None,
+                 lock_dir: Path | None = None, at_once: int | None = None, time_limit: float | None = None,
+                 on_start: Callable[[str], None] | None = None,
+                 on_done: Callable[[str, int, float], None] | None = None) -> None:
+        from scrapy.crawler import CrawlerProcess
+        from twisted.internet.defer import DeferredSemaphore
 
-    process = CrawlerProcess(settings)
-    root = logging.getLogger()
-    process_log = _handler(log_dir / "crawl.log" if log_dir else None, settings)
-    root.addHandler(process_log)
-    semaphore = DeferredSemaphore(at_once)
-    results: dict[str, int] = {}
-    shutting_down: list[bool] = []   # Ctrl-C / SIGTERM closed the running portals: start no more
+        settings = project_settings(overrides)
+        settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")   # our own handlers, below
+        self.settings = settings
+        self.limit = time_limit if time_limit is not None else settings.getfloat("XXGK_PORTAL_TIME_LIMIT")
+        self.grace = 2 * settings.getfloat("DOWNLOAD_TIMEOUT") + 30
+        self.log_dir = log_dir
+        self.lock_dir = lock_dir or (log_dir.parent / "locks" if log_dir else None)
+        self.on_start, self.on_done = on_start, on_done
+        self.process = CrawlerProcess(settings)
+        self.semaphore = DeferredSemaphore(max(1, at_once or settings.getint("XXGK_CONCURRENT_PORTALS")))
+        self.results: dict[str, int] = {}
+        self.crawlers: dict[str, Any] = {}       # portal -> its running Crawler
+        self.shutting_down = False               # Ctrl-C / SIGTERM closed the running portals: start no more
 
-    def closed(spider, reason: str) -> None:
+    def submit(self, portal: str) -> Deferred:
+        """The portal's crawl, started when a place is free; fires with (status, started) once it has ended."""
+        return self.semaphore.run(self._run_one, portal)
+
+    def stop_portal(self, portal: str, reason: str = "cancelled") -> bool:
+        """Close a running portal's crawl (its run record says `reason`); False when it is not running."""
+        crawler = self.crawlers.get(portal)
+        engine = getattr(crawler, "_engine", None)
+        if engine is None or engine.spider is None:
+            return False
+        from scrapy.utils.defer import deferred_from_coro
+
+        deferred_from_coro(engine.close_spider_async(reason=reason))
+        return True
+
+    def run(self, until: Deferred) -> None:
+        """Run the reactor until `until` fires (or a signal stops it); portals left unfinished failed."""
+        root = logging.getLogger()
+        process_log = _handler(self.log_dir / "crawl.log" if self.log_dir else None, self.settings)
+        root.addHandler(process_log)
+
+        def stop(_: object) -> None:
+            from twisted.internet import reactor
+            from twisted.internet.error import ReactorNotRunning
+
+            try:
+                reactor.stop()
+            except ReactorNotRunning:   # already stopping (a signal got there first)
+                pass
+
+        try:
+            until.addBoth(stop)
+            if not until.called:   # e.g. every portal locked or unknown: no reactor to run
+                self.process.start(stop_after_crawl=False)
+        finally:
+            root.removeHandler(process_log)
+            process_log.close()
+
+    def _closed(self, spider, reason: str) -> None:
         if reason == "shutdown":
-            shutting_down.append(True)
+            self.shutting_down = True
 
-    def run_one(portal: str) -> Deferred:
+    def _run_one(self, portal: str) -> Deferred:
+        from scrapy import signals
+        from twisted.internet.defer import Deferred
+
         started = time.time()
         done: Deferred = Deferred()
-        if shutting_down:
-            log.warning("%s: not started, the crawl process is shutting down", portal)
-            results[portal] = EXIT_FAILED
-            if on_done is not None:
-                on_done(portal, EXIT_FAILED, started)
-            done.callback(None)
-            return done
 
         def finish(status: int) -> None:
             if done.called:
                 return
-            results[portal] = status
-            if on_done is not None:
-                on_done(portal, status, started)
-            done.callback(None)
+            self.results[portal] = status
+            self.crawlers.pop(portal, None)
+            if self.on_done is not None:
+                self.on_done(portal, status, started)
+            done.callback((status, started))
 
-        lock = PortalLock(lock_dir, portal) if lock_dir else None
+        if self.shutting_down:
+            log.warning("%s: not started, the crawl process is shutting down", portal)
+            finish(EXIT_FAILED)
+            return done
+        lock = PortalLock(self.lock_dir, portal) if self.lock_dir else None
         if lock is not None and not lock.acquire():
             print(f"{portal}: another run holds {lock.path} (pid {lock.holder}); not started", file=sys.stderr)
             finish(EXIT_LOCKED)
             return done
+        root = logging.getLogger()
         handler = None
-        if log_dir is not None:
-            handler = _handler(log_dir / f"{portal}.log", settings)
+        if self.log_dir is not None:
+            handler = _handler(self.log_dir / f"{portal}.log", self.settings)
             handler.addFilter(_PortalFilter(portal))
             root.addHandler(handler)
-        if on_start is not None:
-            on_start(portal)
+        if self.on_start is not None:
+            self.on_start(portal)
         timers: list = []
 
-        def cleanup(_: object) -> None:
+        def cleanup(result: object) -> object:
             for timer in timers:
                 if timer.active():
                     timer.cancel()
@@ -181,12 +225,14 @@ def crawl_portals(portals: Iterable[str], overrides: dict[str, Any] | None = Non
                 handler.close()
             if lock is not None:
                 lock.release()
+            return result
 
         done.addBoth(cleanup)
         try:
-            crawler = process.create_crawler(portal)
-            crawler.signals.connect(closed, signal=signals.spider_closed)
-            crawling = process.crawl(crawler)
+            crawler = self.process.create_crawler(portal)
+            crawler.signals.connect(self._closed, signal=signals.spider_closed)
+            self.crawlers[portal] = crawler
+            crawling = self.process.crawl(crawler)
         except Exception:
             log.exception("%s: could not start its crawl", portal)
             finish(EXIT_FAILED)
@@ -198,49 +244,100 @@ def crawl_portals(portals: Iterable[str], overrides: dict[str, Any] | None = Non
             finish(EXIT_FAILED)
 
         crawling.addCallbacks(lambda _: finish(EXIT_OK), failed)
-        if limit and limit > 0:
+        if self.limit and self.limit > 0:
             from twisted.internet import reactor
 
             def time_up() -> None:
-                engine = getattr(crawler, "_engine", None)
-                if engine is not None and engine.spider is not None:
-                    log.warning("%s: time limit of %.0f s reached, closing it", portal, limit)
-                    from scrapy.utils.defer import deferred_from_coro
-
-                    deferred_from_coro(engine.close_spider_async(reason="portal_time_limit"))
+                if self.stop_portal(portal, "portal_time_limit"):
+                    log.warning("%s: time limit of %.0f s reached, closing it", portal, self.limit)
 
             def give_up() -> None:
-                log.error("%s: still not closed %.0f s after its time limit; given up", portal, grace)
+                log.error("%s: still not closed %.0f s after its time limit; given up", portal, self.grace)
                 finish(EXIT_FAILED)
 
-            timers += [reactor.callLater(limit, time_up), reactor.callLater(limit + grace, give_up)]
+            timers += [reactor.callLater(self.limit, time_up), reactor.callLater(self.limit + self.grace, give_up)]
         return done
 
-    everything = DeferredList([semaphore.run(run_one, p) for p in portals])
 
-    def stop(_: object) -> None:
-        from twisted.internet import reactor
-        from twisted.internet.error import ReactorNotRunning
+def crawl_portals(portals: Iterable[str], overrides: dict[str, Any] | None = None, *,
+                  log_dir: Path | None = None, lock_dir: Path | None = None,
+                  at_once: int | None = None, time_limit: float | None = None,
+                  on_start: Callable[[str], None] | None = None,
+                  on_done: Callable[[str, int, float], None] | None = None) -> dict[str, int]:
+    """Crawl `portals` (spider names) in this process, up to `at_once` at a time; exit status per portal."""
+    from twisted.internet.defer import DeferredList
 
-        try:
-            reactor.stop()
-        except ReactorNotRunning:   # already stopping (a signal got there first)
-            pass
-
-    everything.addBoth(stop)
-    if not everything.called:   # all locked or unknown: no reactor to run
-        process.start(stop_after_crawl=False)
-    root.removeHandler(process_log)
-    process_log.close()
+    portals = list(dict.fromkeys(portals))
+    runner = PortalRunner(overrides, log_dir=log_dir, lock_dir=lock_dir, at_once=at_once, time_limit=time_limit,
+                          on_start=on_start, on_done=on_done)
+    runner.run(DeferredList([runner.submit(p) for p in portals]))
     for portal in portals:   # a reactor stopped by a signal leaves some unfinished
-        results.setdefault(portal, EXIT_FAILED)
-    return results
+        runner.results.setdefault(portal, EXIT_FAILED)
+    return {p: runner.results[p] for p in portals}
+
+
+def crawl_fed_portals(lines: Iterable[str], overrides: dict[str, Any] | None = None, *,
+                      log_dir: Path | None = None, lock_dir: Path | None = None, at_once: int | None = None,
+                      time_limit: float | None = None,
+                      on_done: Callable[..., None] | None = None) -> dict[str, int]:
+    """Crawl the portals named by `lines` as they come, until the lines end and every portal handed over
+    has ended: a long-lived crawl process (`xxgk worker`'s) that pays Python's and Scrapy's start-up once,
+    not once per portal. `crawl NAME [TOKEN]` starts one (`on_done(portal, status, started, token)` when
+    it ends); `stop NAME` closes a running one. The lines are read in a thread."""
+    import threading
+
+    from twisted.internet.defer import Deferred
+
+    runner = PortalRunner(overrides, log_dir=log_dir, lock_dir=lock_dir, at_once=at_once, time_limit=time_limit)
+    # The first Crawler would install the reactor, but this one must run before any portal arrives.
+    from scrapy.utils.reactor import install_reactor
+
+    install_reactor(runner.settings["TWISTED_REACTOR"], runner.settings["ASYNCIO_EVENT_LOOP"])
+    from twisted.internet import reactor
+    everything: Deferred = Deferred()
+    state = {"open": 0, "eof": False}
+
+    def settle() -> None:
+        if (state["eof"] or runner.shutting_down) and state["open"] == 0 and not everything.called:
+            everything.callback(None)
+
+    def ended(result: object, portal: str, token: str | None) -> None:
+        state["open"] -= 1
+        if on_done is not None and isinstance(result, tuple):
+            on_done(portal, *result, token)
+        settle()
+
+    def command(line: str) -> None:
+        verb, portal, token = (line.split() + ["", "", ""])[:3]
+        if verb == "crawl" and portal:
+            state["open"] += 1
+            runner.submit(portal).addBoth(ended, portal, token or None)
+        elif verb == "stop" and portal:
+            if runner.stop_portal(portal):
+                log.warning("%s: stopped on request", portal)
+        elif line.strip():
+            log.error("crawl feed: not a command: %r (crawl NAME | stop NAME)", line.strip())
+
+    def end_of_input() -> None:
+        state["eof"] = True
+        settle()
+
+    def read() -> None:
+        for line in lines:
+            reactor.callFromThread(command, line)
+        reactor.callFromThread(end_of_input)
+
+    reactor.callWhenRunning(threading.Thread(target=read, name="xxgk-crawl-feed", daemon=True).start)
+    runner.run(everything)
+    return runner.results
 
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m crawler.multicrawl PORTAL…`: crawl them in this process, one line per finished portal."""
     ap = argparse.ArgumentParser(prog="python -m crawler.multicrawl", description=__doc__.split("\n\n")[0])
-    ap.add_argument("portals", nargs="+")
+    ap.add_argument("portals", nargs="*")
+    ap.add_argument("--feed", action="store_true",
+                    help="read `crawl NAME` / `stop NAME` lines from stdin and crawl them as they come")
     ap.add_argument("--log-dir", type=Path)
     ap.add_argument("--lock-dir", type=Path)
     ap.add_argument("--at-once", type=int, help="portals crawled at a time (default XXGK_CONCURRENT_PORTALS)")
@@ -249,12 +346,21 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     overrides = dict(s.split("=", 1) for s in args.set)
 
-    def done(portal: str, status: int, started: float) -> None:
-        sys.stdout.write(DONE_PREFIX + json.dumps({"portal": portal, "status": status, "started": started}) + "\n")
+    def done(portal: str, status: int, started: float, token: str | None = None) -> None:
+        record = {"portal": portal, "status": status, "started": started}
+        if token is not None:
+            record["token"] = token
+        sys.stdout.write(DONE_PREFIX + json.dumps(record) + "\n")
         sys.stdout.flush()
 
-    results = crawl_portals(args.portals, overrides, log_dir=args.log_dir, lock_dir=args.lock_dir,
-                            at_once=args.at_once, time_limit=args.time_limit, on_done=done)
+    if args.feed:
+        results = crawl_fed_portals(sys.stdin, overrides, log_dir=args.log_dir, lock_dir=args.lock_dir,
+                                    at_once=args.at_once, time_limit=args.time_limit, on_done=done)
+    elif args.portals:
+        results = crawl_portals(args.portals, overrides, log_dir=args.log_dir, lock_dir=args.lock_dir,
+                                at_once=args.at_once, time_limit=args.time_limit, on_done=done)
+    else:
+        ap.error("name the portals, or --feed")
     return max(results.values(), default=0) and 1
 
 

@@ -1,9 +1,10 @@
 """The jobs: one crawl of one portal per job, the schedule tick, housekeeping.
 
-A crawl job runs `xxgk crawl SPIDER` (or `xxgk crawl --portal URL`) as the worker's own child process, so a
-job gets the crawl's lock, log, run record and summary line exactly as a cron run does, and dies with its
-worker (PR_SET_PDEATHSIG): a worker killed mid-job leaves no orphan crawling the host while the job is
-retried elsewhere.
+A crawl job of a spider (a site file) hands its portal to the worker's own crawl process (jobs/feed.py),
+which crawls the worker's portals side by side; a job of a home page runs `xxgk crawl --portal URL`
+(discovery, then the crawl) as a child. Either way a job gets the crawl's lock, log, run record and
+summary line exactly as a cron run does, and its crawl dies with its worker (PR_SET_PDEATHSIG): a worker
+killed mid-job leaves no orphan crawling the host while the job is retried elsewhere.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import logging
 import os
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import procrastinate
@@ -52,8 +54,40 @@ def job_settings() -> dict[str, Any]:
 async def crawl_portal(context: procrastinate.JobContext, spider: str | None = None,
                        portal: str | None = None) -> int:
     settings = job_settings()
-    target = [spider] if spider else ["--portal", portal]
-    cmd = [sys.executable, "-m", "cli", "crawl", *target, "--quiet", "--log-dir", settings["log_dir"]]
+    if spider:
+        rc, summary = await _crawl_in_worker_process(spider, settings)
+    else:
+        rc, summary = await _crawl_in_own_process(portal, settings, context)
+    if rc in (EXIT_OK, EXIT_PARTIAL):
+        return rc
+    if rc == EXIT_NOTHING:
+        raise PortalUnreached(summary or f"exit {rc}")
+    if rc == EXIT_LOCKED:
+        raise CrawlLocked(summary or f"exit {rc}")
+    raise CrawlDied(summary or f"exit {rc}")
+
+
+async def _crawl_in_worker_process(spider: str, settings: dict[str, Any]) -> tuple[int, str]:
+    """A site file's portal, crawled in the worker's own crawl process (jobs/feed.py); its summary
+    line printed as `xxgk crawl` prints it."""
+    from cli.commands import portal_result
+    from jobs.feed import FeedDied, worker_feed
+
+    feed = worker_feed()
+    try:
+        status, started = await asyncio.wait_for(feed.crawl(spider), timeout=settings["timeout"] + 300)
+    except asyncio.TimeoutError:
+        raise CrawlDied(f"crawl of {spider} not done {settings['timeout']:.0f} s after its start") from None
+    except FeedDied as exc:
+        raise CrawlDied(f"crawl of {spider}: {exc}") from None
+    return await asyncio.to_thread(portal_result, await feed.archive(), spider, status, started,
+                                   Path(settings["log_dir"]))
+
+
+async def _crawl_in_own_process(portal: str, settings: dict[str, Any],
+                                context: procrastinate.JobContext) -> tuple[int, str]:
+    """A portal known by its home page: `xxgk crawl --portal URL` (discovery, then the crawl) as a child."""
+    cmd = [sys.executable, "-m", "cli", "crawl", "--portal", portal, "--quiet", "--log-dir", settings["log_dir"]]
     log.info("job %s: %s", context.job.id if context.job else "?", " ".join(cmd[3:]))
     child = await asyncio.create_subprocess_exec(*cmd, preexec_fn=die_with_parent, start_new_session=True,
                                                  stdout=asyncio.subprocess.PIPE)
@@ -62,18 +96,11 @@ async def crawl_portal(context: procrastinate.JobContext, spider: str | None = N
     except (asyncio.TimeoutError, asyncio.CancelledError):
         kill_tree(child.pid)
         await child.wait()
-        raise CrawlDied(f"crawl of {spider or portal} killed after {settings['timeout']:.0f} s") from None
+        raise CrawlDied(f"crawl of {portal} killed after {settings['timeout']:.0f} s") from None
     summary = out.decode("utf-8", "replace").strip()
     if summary:
         print(summary, flush=True)  # the crawl's own summary line, in the worker's output
-    rc = child.returncode
-    if rc in (EXIT_OK, EXIT_PARTIAL):
-        return rc
-    if rc == EXIT_NOTHING:
-        raise PortalUnreached(summary or f"exit {rc}")
-    if rc == EXIT_LOCKED:
-        raise CrawlLocked(summary or f"exit {rc}")
-    raise CrawlDied(summary or f"exit {rc}")
+    return child.returncode, summary
 
 
 @app.periodic(cron="* * * * *")

@@ -130,8 +130,11 @@ def test_worker_killed_mid_job_its_job_is_retried_elsewhere_archive_as_one_worke
     # The reference: one worker, one uninterrupted run.
     single = new_pg_schema()
     assert xxgk("queue", "crawl", "zezhou", "--database", single).returncode == 0
-    w = start_worker(single, replica.proxy_url, tmp_path, "single", "--until-empty")
+    # A stalled timeout shorter than the crawl: a worker that has stopped fetching (the queue is empty)
+    # still beats for the job it runs, so nobody takes that job for a dead worker's and requeues it.
+    w = start_worker(single, replica.proxy_url, tmp_path, "single", "--until-empty", "--stalled-timeout", "1")
     assert w.wait(timeout=300) == 0, (tmp_path / "single.out").read_text()[-3000:]
+    assert "requeued" not in (tmp_path / "single.out").read_text()
     reference = archive_view(single)
 
     db = new_pg_schema()
@@ -191,6 +194,19 @@ def test_one_running_job_per_host_across_workers(replica, pg_url, tmp_path):
     hukou = next(s for s in spans.values() if s["spider"] == "hukou")
     assert zezhou[1]["started"] >= zezhou[0]["succeeded"]          # one host, one job at a time
     assert hukou["started"] < zezhou[0]["succeeded"]                # other hosts go on meanwhile
+
+
+def test_a_workers_jobs_share_its_one_crawl_process(replica, pg_url, tmp_path):
+    """Jobs hand their portals to the worker's own crawl process (jobs/feed.py): one process start per
+    worker, not per job; each job still prints its portal's summary line and succeeds on its run record."""
+    assert xxgk("queue", "crawl", "zezhou", "hukou", "--database", pg_url).returncode == 0
+    w = start_worker(pg_url, replica.proxy_url, tmp_path, "w", "--until-empty", "--concurrency", "2")
+    assert w.wait(timeout=300) == 0, (tmp_path / "w.out").read_text()[-3000:]
+    out = (tmp_path / "w.out").read_text()
+    assert out.count("crawl process") == 2 and "exited 0" in out, out[-3000:]   # started once, ended once
+    assert out.count("zezhou: finished;") == out.count("hukou: finished;") == 1
+    assert {p: (row["succeeded"], row["failed"]) for p, row in status(pg_url).items()} == \
+        {"zezhou": (1, 0), "hukou": (1, 0)}
 
 
 def test_schedule_kept_in_the_database_enqueued_once_when_due(pg_url):

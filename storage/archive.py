@@ -32,7 +32,8 @@ class Archive:
         self._engine = make_engine(self.url)
         upgrade(self._engine)
         self._reader = sessionmaker(self._engine, expire_on_commit=False)
-        self._writer = sessionmaker(writer(self._engine), expire_on_commit=False)
+        self._write_engine = writer(self._engine)
+        self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
 
     def store(self, capture: Capture, report: ReportData | None, error: str | None = None) -> StoreOutcome:
         """Store the capture and, deduplicated, its report, in one transaction.
@@ -43,8 +44,9 @@ class Archive:
         """
         for attempt in (1, 2):
             try:
-                with self._writer() as session, session.begin():
-                    return write(session, capture, report, error)
+                # A Core connection, no ORM session: store is the crawl's hot path (storage/writer.py).
+                with self._write_engine.begin() as conn:
+                    return write(conn, capture, report, error)
             except DBAPIError as exc:
                 retryable = isinstance(exc, IntegrityError) or getattr(exc.orig, "sqlstate", None) in _RETRY_SQLSTATES
                 if attempt == 2 or not retryable:

@@ -9,20 +9,23 @@ from typing import Any
 
 TABLE3_COLUMNS = ["natural_person", "commercial", "research", "social_org", "legal_service", "other", "total"]
 TABLE4_COLUMNS = ["upheld", "corrected", "other", "pending", "total"]
+# The rows below are tuples in these orders (the store hands them to the driver's executemany as they are).
+CELL_COLUMNS = ("table_name", "row_key", "column_key", "value", "raw", "version_id")
+CHECK_COLUMNS = ("version_id", "rule", "passed", "expected", "found", "where_text")
+Cell = tuple[str, str, str, float | None, str | None]
 
 
-def cell_rows(parsed: Any, version_id: int) -> list[dict[str, Any]]:
-    """One dict per cell: table_name, row_key, column_key, value (float|None), raw (str|None)."""
+def cell_rows(parsed: Any, version_id: int) -> list[tuple]:
+    """One row per cell (CELL_COLUMNS): table_name, row_key, column_key, value (float|None), raw (str|None)."""
     if not isinstance(parsed, dict):
         return []
-    rows = _table2(parsed.get("table2")) + _table3(parsed.get("table3")) + _table4(parsed.get("table4")) \
+    cells = _table2(parsed.get("table2")) + _table3(parsed.get("table3")) + _table4(parsed.get("table4")) \
         + _table_pre2019(parsed.get("table_pre2019"))
-    for row in rows:
-        row["version_id"] = version_id
-    return rows
+    return [cell + (version_id,) for cell in cells]
 
 
-def check_rows(parsed: Any, version_id: int) -> list[dict[str, Any]]:
+def check_rows(parsed: Any, version_id: int) -> list[tuple]:
+    """One row per check (CHECK_COLUMNS)."""
     if not isinstance(parsed, dict):
         return []
     out = []
@@ -30,16 +33,9 @@ def check_rows(parsed: Any, version_id: int) -> list[dict[str, Any]]:
         if not isinstance(check, dict):
             continue
         where = check.get("where")
-        out.append(
-            {
-                "version_id": version_id,
-                "rule": str(check.get("rule") or ""),
-                "passed": bool(check.get("passed")),
-                "expected": _number(check.get("expected")),
-                "found": _number(check.get("found")),
-                "where_text": None if where is None else str(where),
-            }
-        )
+        out.append((version_id, str(check.get("rule") or ""), bool(check.get("passed")),
+                    _number(check.get("expected")), _number(check.get("found")),
+                    None if where is None else str(where)))
     return out
 
 
@@ -62,12 +58,11 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _cell(table: str, row: str, column: str, value: Any, raw: Any) -> dict[str, Any]:
-    return {"table_name": table, "row_key": str(row), "column_key": str(column),
-            "value": _number(value), "raw": _text(raw)}
+def _cell(table: str, row: str, column: str, value: Any, raw: Any) -> Cell:
+    return table, str(row), str(column), _number(value), _text(raw)
 
 
-def _table2(table: Any) -> list[dict[str, Any]]:
+def _table2(table: Any) -> list[Cell]:
     if not isinstance(table, dict):
         return []
     raw = table.get("raw") if isinstance(table.get("raw"), dict) else {}
@@ -84,7 +79,7 @@ def _table2(table: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _table3(table: Any) -> list[dict[str, Any]]:
+def _table3(table: Any) -> list[Cell]:
     if not isinstance(table, dict):
         return []
     columns = table.get("columns") or TABLE3_COLUMNS
@@ -96,7 +91,7 @@ def _table3(table: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _table4(table: Any) -> list[dict[str, Any]]:
+def _table4(table: Any) -> list[Cell]:
     if not isinstance(table, dict):
         return []
     raw = table.get("raw") if isinstance(table.get("raw"), dict) else {}
@@ -108,7 +103,7 @@ def _table4(table: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _table_pre2019(table: Any) -> list[dict[str, Any]]:
+def _table_pre2019(table: Any) -> list[Cell]:
     """The old format's statistics rows: row_key "NN label" (NN its place, labels repeat), column_key its unit."""
     rows = table.get("rows") if isinstance(table, dict) else None
     if not isinstance(rows, list):
@@ -118,7 +113,7 @@ def _table_pre2019(table: Any) -> list[dict[str, Any]]:
             for i, row in enumerate(rows) if isinstance(row, dict)]
 
 
-def _list_cells(table: str, row: str, columns: list[str], values: Any, raws: Any) -> list[dict[str, Any]]:
+def _list_cells(table: str, row: str, columns: list[str], values: Any, raws: Any) -> list[Cell]:
     values = values if isinstance(values, list) else []
     raws = raws if isinstance(raws, list) else []
     return [

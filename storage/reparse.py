@@ -127,7 +127,7 @@ def _update(session: Session, version: VersionRow, report: ReportData, run_id: i
     if cells or changed:
         session.execute(delete(CellRow).where(CellRow.version_id == version.id))
         session.execute(delete(CheckRow).where(CheckRow.version_id == version.id))
-        write_tables(session, report.parsed, version.id)
+        write_tables(session.connection(), report.parsed, version.id)
         counts.changed_cells += cells
         counts.changed_report_ids.add(version.report_id)
     version.parse_run_id = run_id
@@ -139,7 +139,7 @@ def _cell_changes(session: Session, version_id: int, parsed: dict) -> int:
     old = {(t, r, c): (v, raw) for t, r, c, v, raw in session.execute(
         select(CellRow.table_name, CellRow.row_key, CellRow.column_key, CellRow.value, CellRow.raw)
         .where(CellRow.version_id == version_id))}
-    new = {(c["table_name"], c["row_key"], c["column_key"]): (c["value"], c["raw"]) for c in cell_rows(parsed, 0)}
+    new = {(table, row, column): (value, raw) for table, row, column, value, raw, _ in cell_rows(parsed, 0)}
     return sum(1 for key in old.keys() | new.keys() if old.get(key) != new.get(key))
 
 
@@ -151,12 +151,12 @@ def _promote(session: Session, row: CaptureRow, capture: Capture, report: Report
         if error and error != row.parse_error:
             row.parse_error = error
         return
-    report_id = _linked_report(session, capture.url)
+    report_id = _linked_report(session.connection(), capture.url)
     # Columns, not ORM rows: _dedup writes reports through Core, which the session's objects would not see.
     current = session.scalar(select(ReportRow.current_version_id).where(ReportRow.id == report_id)) \
         if report_id is not None else None
     session.flush()  # this capture's pending changes go first: _dedup writes through Core
-    outcome = _dedup(session, row.id, capture, report)
+    outcome = _dedup(session.connection(), row.id, capture, report)
     row.version_id = outcome.version_id
     row.parse_error = None
     if outcome.status == "new_version" and current is not None:

@@ -246,14 +246,14 @@ def test_blocked_concurrent_writer_retries_to_duplicate(db_url: str, caplog) -> 
     caplog.set_level(logging.INFO, logger="storage.archive")
     with Archive(db_url) as holder, Archive(db_url) as other:
         results = []
-        with holder._writer() as session:
-            session.begin()
-            first = write(session, capture(url="http://a.gov.cn/1"), report(), None)
+        with holder._write_engine.connect() as conn:
+            conn.begin()
+            first = write(conn, capture(url="http://a.gov.cn/1"), report(), None)
             thread = threading.Thread(target=lambda: results.append(other.store(capture(url="http://a.gov.cn/2"), report())))
             thread.start()
             is_pg = holder._engine.dialect.name == "postgresql"
             _wait_until_blocked(holder) if is_pg else time.sleep(0.3)
-            session.commit()
+            conn.commit()
         thread.join(20)
         [second] = results
         assert (first.status, second.status) == ("new", "duplicate")

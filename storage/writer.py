@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 NO_REPORT = "no report extracted"
 # Errors that say nothing about this report: let the caller retry or fail the whole store.
 _TRANSIENT = (IntegrityError, OperationalError, InterfaceError)
+# zlib level of the stored capture body. Level 1 compresses a report page in half the time of level 6
+# (0.15 against 0.28 ms) into an 11 % bigger blob (6.5 against 5.8 KB for 40 KB pages); decompression
+# is the same for every level, so bodies stored at any level read back alike.
+BODY_ZLIB_LEVEL = 1
 
 
 def write(conn: Connection, capture: Capture, report: ReportData | None, error: str | None) -> StoreOutcome:
@@ -103,7 +107,7 @@ def _insert_capture(conn: Connection, capture: Capture, parse_error: str | None 
         "spider": capture.spider,
         "status": capture.status,
         "headers": capture.headers,
-        "body": zlib.compress(body, 6),
+        "body": zlib.compress(body, BODY_ZLIB_LEVEL),
         "body_sha256": hashlib.sha256(body).hexdigest(),
         "body_size": len(body),
         "fetched_at": capture.fetched_at,

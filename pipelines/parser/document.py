@@ -21,6 +21,15 @@ BODY_SELECTORS = (
 )
 
 
+# lxml.html's parser, with its element classes chosen in C: lxml.html's own lookup calls back into Python
+# for every element the walk touches (its form-control classes, which the parser never uses, need it).
+# The tree is the same; every element is an HtmlElement (text_content, cssselect), comments HtmlComment.
+_PARSER = lxml_html.HTMLParser()
+_PARSER.set_element_class_lookup(etree.ElementDefaultClassLookup(
+    element=lxml_html.HtmlElement, comment=lxml_html.HtmlComment, pi=lxml_html.HtmlProcessingInstruction,
+    entity=lxml_html.HtmlEntity))
+
+
 @dataclass
 class Line:
     text: str
@@ -103,7 +112,7 @@ def element_lines(el: etree._Element, stop_at: str | None = None) -> list[Line]:
 
 def parse_html_page(text: str) -> Page:
     """Split a decoded HTML page (or fragment) into body lines, header lines and metadata."""
-    root = lxml_html.document_fromstring(text) if text.strip() else None
+    root = lxml_html.document_fromstring(text, parser=_PARSER) if text.strip() else None
     if root is None:
         return Page(lines=[])
     meta: dict[str, str] = {}

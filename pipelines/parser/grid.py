@@ -1,15 +1,15 @@
 """HTML tables as true grids: rowspan and colspan expanded, each cell remembering where it came from."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from lxml import html as lxml_html
 
 MAX_SPAN = 50  # a hostile colspan="100000" must not blow up memory
 
 
-@dataclass(frozen=True)
-class GridCell:
+class GridCell(NamedTuple):
+    """Immutable; a NamedTuple because a report has hundreds of cells (a frozen dataclass costs 3x to build)."""
     text: str
     origin: int      # id of the source <td>; equal ids in one row come from one colspan
     spanned: bool    # True for the copies a rowspan/colspan put here
@@ -41,28 +41,32 @@ def _span(value: str | None) -> int:
 
 def table_grid(table: lxml_html.HtmlElement) -> list[list[GridCell]]:
     """Rows of the table (nested tables excluded) with spans expanded into every covered position."""
-    rows = [tr for tr in table.iter("tr") if _owner_table(tr) is table]
+    # Only a table holding another table needs each row's owner looked up (most tables hold none).
+    nested = next(table.iterdescendants("table"), None) is not None
+    rows = [tr for tr in table.iter("tr") if _owner_table(tr) is table] if nested else list(table.iter("tr"))
     pending: dict[int, tuple[int, GridCell]] = {}  # column -> (rows left, cell) from rowspans above
     grid: list[list[GridCell]] = []
     origin = 0
     for tr in rows:
         row: list[GridCell] = []
         col = 0
-        cells = [c for c in tr if c.tag in ("td", "th")]
-        for td in cells:
+        for td in tr.iterchildren("td", "th"):
             while col in pending:
                 row.append(_take(pending, col))
                 col += 1
             origin += 1
             text = cell_text(td)
             rowspan, colspan = _span(td.get("rowspan")), _span(td.get("colspan"))
-            for k in range(colspan):
-                cell = GridCell(text, origin, spanned=k > 0)
-                row.append(cell)
-                if rowspan > 1:
-                    pending[col] = (rowspan - 1, GridCell(text, origin, spanned=True))
+            if rowspan == colspan == 1:  # most cells
+                row.append(GridCell(text, origin, False))
                 col += 1
-        while col in pending or any(c > col for c in pending):
+                continue
+            for k in range(colspan):
+                row.append(GridCell(text, origin, k > 0))
+                if rowspan > 1:
+                    pending[col] = (rowspan - 1, GridCell(text, origin, True))
+                col += 1
+        while pending and (col in pending or any(c > col for c in pending)):
             if col in pending:
                 row.append(_take(pending, col))
             col += 1

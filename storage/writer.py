@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import zlib
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import Iterator
 
 from sqlalchemy import Connection, CursorResult, Insert
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
@@ -36,7 +38,7 @@ def write(conn: Connection, capture: Capture, report: ReportData | None, error: 
     try:
         # Savepoint: if the report cannot be written (bad parser output, a bug), the raw
         # capture still commits, marked failed with the reason.
-        with conn.begin_nested():
+        with _savepoint(conn):
             outcome = _dedup(conn, capture_id, capture, report)
             _sql(conn, "UPDATE captures SET version_id = ? WHERE id = ?", (outcome.version_id, capture_id))
             return outcome
@@ -94,6 +96,18 @@ def _sql(conn: Connection, sql: str, params: tuple) -> CursorResult:
     if conn.dialect.paramstyle != "qmark":
         sql = sql.replace("?", "%s")
     return conn.exec_driver_sql(sql, params)
+
+
+@contextmanager
+def _savepoint(conn: Connection) -> Iterator[None]:
+    """A savepoint through the driver: Core names each one anew, so it compiles both statements every time."""
+    _sql(conn, "SAVEPOINT report", ())
+    try:
+        yield
+    except BaseException:
+        _sql(conn, "ROLLBACK TO SAVEPOINT report", ())
+        raise
+    _sql(conn, "RELEASE SAVEPOINT report", ())
 
 
 def _insert_capture(conn: Connection, capture: Capture, parse_error: str | None = None) -> int:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from storage import Archive, Capture, ReportData
 from storage.database import make_engine, masked_url
 from storage.migrate import downgrade, upgrade
-from storage.models import Base, CaptureRow, CellRow, CheckRow, VersionRow
+from storage.models import Base, CaptureRow, CellRow, CheckRow, ReportUrlRow, VersionRow
 from storage.writer import write
 
 T0 = datetime(2024, 3, 1, 8, 30, tzinfo=timezone(timedelta(hours=8)))  # Beijing time on purpose
@@ -163,6 +163,11 @@ def test_unstorable_report_still_keeps_capture(archive: Archive) -> None:
     out = archive.store(capture(), bad)
     assert out.status == "failed" and archive.raw_body(out.capture_id) == GBK_BODY
     assert archive.report_count() == 0
+    with session_for(archive) as s:
+        assert s.get_one(CaptureRow, out.capture_id).parse_error.startswith("could not store report: ")
+        # The savepoint took back the report row and the URL link: the next good parse is a new report.
+        assert s.scalar(select(func.count()).select_from(ReportUrlRow)) == 0
+    assert archive.store(capture(), report()).status == "new"
 
 
 # --- long-form tables ------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 from lxml import html as lxml_html
+from lxml.cssselect import CSSSelector
 
 from .grid import row_tokens, table_grid
 
@@ -19,6 +20,8 @@ BODY_SELECTORS = (
     "div.trs_editor_view", "div.TRS_Editor", "div.TRS_UEDITOR", "ucapcontent", "#UCAP-CONTENT",
     "#zoomcon", "#zoom", "div.article-content", "div.content", "article",
 )
+# Translated to XPath once (HtmlElement.cssselect translates its CSS on every call).
+_BODY_XPATHS = [CSSSelector(selector, translator="html") for selector in BODY_SELECTORS]
 
 
 # lxml.html's parser, with its element classes chosen in C: lxml.html's own lookup calls back into Python
@@ -135,8 +138,8 @@ def parse_html_page(text: str) -> Page:
 
 
 def _find_body(root: etree._Element) -> etree._Element | None:
-    for selector in BODY_SELECTORS:
-        found = root.cssselect(selector)
+    for selector in _BODY_XPATHS:
+        found = selector(root)
         if found:
             return max(found, key=lambda e: len(e.text_content()))
     return None

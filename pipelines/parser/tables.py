@@ -10,15 +10,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .document import Line
-from .values import Number, is_digit_run, is_markdown_rule, is_value, normalize, parse_value
+from .values import Number, cached_if_short, is_digit_run, is_markdown_rule, is_value, normalize, parse_value
 
 TABLE3_COLUMNS = ["natural_person", "commercial", "research", "social_org", "legal_service", "other", "total"]
 TABLE4_GROUPS = ["review", "litigation_direct", "litigation_after_review"]
 TABLE4_FIELDS = ["upheld", "corrected", "other", "pending", "total"]
 
 # Row keys in the order of the format, each with the words that name it (matched on the label with
-# whitespace removed; the key whose words end last in a label wins).
-TABLE3_ROWS: list[tuple[str, str]] = [
+# whitespace removed; the key whose words end last in a label wins). Tuples, so match_row can remember
+# its answers.
+Rows = tuple[tuple[str, str], ...]
+TABLE3_ROWS: Rows = (
     ("new_received", r"本年新收"),
     ("carried_over", r"上年结转"),
     ("granted", r"予以公开"),
@@ -45,11 +47,11 @@ TABLE3_ROWS: list[tuple[str, str]] = [
     ("other_total", r"其他处理$"),
     ("results_total", r"总计$"),
     ("carried_forward", r"结转下年度"),
-]
+)
 TABLE3_ROW_KEYS = [k for k, _ in TABLE3_ROWS]
 RESULT_ROWS = TABLE3_ROW_KEYS[2:TABLE3_ROW_KEYS.index("results_total")]
 
-TABLE2_BLOCKS: list[tuple[str, str]] = [
+TABLE2_BLOCKS: Rows = (
     ("rules", r"规章"),
     ("normative_documents", r"规范性文件"),
     ("licensing", r"行政许可"),
@@ -58,7 +60,7 @@ TABLE2_BLOCKS: list[tuple[str, str]] = [
     ("enforcement", r"行政强制"),
     ("fees", r"行政事业性收费|事业性收费"),
     ("procurement", r"政府集中采购|集中采购"),
-]
+)
 TABLE2_FIELDS = {
     "2021": {
         "rules": ["issued", "abolished", "in_force"],
@@ -138,7 +140,8 @@ def _label_key(label: str) -> str:
 _regex = lru_cache(maxsize=256)(re.compile)   # the row tables' patterns, compiled once (re's own cache costs per call)
 
 
-def match_row(label: str, rows: list[tuple[str, str]]) -> str | None:
+@cached_if_short
+def match_row(label: str, rows: Rows) -> str | None:
     """The row whose words end last in the label (labels carry group headers before the row's own words)."""
     best, best_end = None, -1
     for key, pattern in rows:

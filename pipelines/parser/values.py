@@ -29,14 +29,14 @@ _normalize_short = lru_cache(maxsize=8192)(_normalize)
 _normalize_long = lru_cache(maxsize=4)(_normalize)
 
 
-def _cached_if_short(fn: Callable[[str], T]) -> Callable[[str], T]:
-    """`fn` remembered for short texts (cell tokens repeat within and across reports), not for long ones
-    (a worker must not hoard a hostile document's text)."""
+def cached_if_short(fn: Callable[..., T]) -> Callable[..., T]:
+    """`fn(text, *args)` remembered for short texts (cell tokens and row labels repeat within and across
+    reports), not for long ones (a worker must not hoard a hostile document's text). Arguments hashable."""
     cached = lru_cache(maxsize=8192)(fn)
-    return wraps(fn)(lambda text: cached(text) if len(text) <= 80 else fn(text))
+    return wraps(fn)(lambda text, *args: cached(text, *args) if len(text) <= 80 else fn(text, *args))
 
 
-@_cached_if_short
+@cached_if_short
 def is_value(token: str) -> bool:
     """True for a number (with an optional unit), a mark such as "/" or "无", or a blank cell."""
     t = normalize(token)
@@ -47,7 +47,7 @@ def is_markdown_rule(token: str) -> bool:
     return bool(_MD_RULE_RE.match(token.strip()))
 
 
-@_cached_if_short
+@cached_if_short
 def parse_value(token: str) -> tuple[Number | None, str | None]:
     """A cell's number and unit; (None, None) for a blank or a mark. Never turns a blank into 0."""
     t = normalize(token)

@@ -138,6 +138,8 @@ def _label_key(label: str) -> str:
 
 
 _regex = lru_cache(maxsize=256)(re.compile)   # the row tables' patterns, compiled once (re's own cache costs per call)
+for _key, _pattern in TABLE3_ROWS + TABLE2_BLOCKS:
+    _regex(_pattern)  # at import (a worker's start), not in the first report: 34 patterns, ~2 ms
 
 
 @cached_if_short

@@ -78,9 +78,13 @@ class _Walker:
             self.emit(Line(text))
         self.buf = []
 
+    # lxml builds a new str (decoding UTF-8) on every read of .tag, .text or .tail: each is read once.
     def walk(self, el: etree._Element) -> None:
-        tag = el.tag.lower() if isinstance(el.tag, str) else None
-        if tag is None or tag in _SKIP_TAGS:  # comments, processing instructions, scripts
+        tag = el.tag
+        if not isinstance(tag, str):  # comments, processing instructions
+            return
+        tag = tag.lower()
+        if tag in _SKIP_TAGS:  # scripts, form controls
             return
         if tag == "table":
             self.flush()
@@ -92,12 +96,14 @@ class _Walker:
         block = tag in _BLOCK_TAGS
         if block:
             self.flush()
-        if el.text:
-            self.buf.append(el.text)
+        text = el.text
+        if text:
+            self.buf.append(text)
         for child in el:
             self.walk(child)
-            if child.tail:
-                self.buf.append(child.tail)
+            tail = child.tail
+            if tail:
+                self.buf.append(tail)
         if block:
             self.flush()
 

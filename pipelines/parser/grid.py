@@ -20,13 +20,16 @@ def cell_text(td: lxml_html.HtmlElement) -> str:
     if not len(td):  # most cells: text only, no child to walk
         return " ".join((td.text or "").replace("\xa0", " ").split())
     parts: list[str] = []
-    for node in td.iter():
-        if node.tag in ("br", "p", "div") and parts:
+    for node in td.iter():  # each of .tag, .text and .tail read once: lxml builds a new str every time
+        tag, text = node.tag, node.text
+        if tag in ("br", "p", "div") and parts:
             parts.append(" ")
-        if node.text and node.tag not in ("script", "style"):
-            parts.append(node.text)
-        if node is not td and node.tail:
-            parts.append(node.tail)
+        if text and tag not in ("script", "style"):
+            parts.append(text)
+        if node is not td:
+            tail = node.tail
+            if tail:
+                parts.append(tail)
     return " ".join("".join(parts).replace("\xa0", " ").split())
 
 

@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import hashlib
-import unicodedata
 
 from crawler.items import ReportPage
 from pipelines.parser import report_text
+from pipelines.parser.values import nfkc
 
 
 def normalized(text: str) -> str:
     """NFKC with all whitespace and cell separators removed: re-wrapped lines, &nbsp; or a table
     read from a PDF instead of HTML must not make a new version."""
-    return "".join(unicodedata.normalize("NFKC", text).replace("|", " ").split())
+    return "".join(nfkc(text).replace("|", " ").split())
 
 
 def content_hash(text: str) -> str:

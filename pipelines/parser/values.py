@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache, wraps
+from functools import lru_cache, partial, wraps
 from typing import Callable, TypeVar
 
 Number = int | float
@@ -22,7 +22,26 @@ def normalize(text: str) -> str:
 
 
 def _normalize(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).split())
+    return " ".join(nfkc(text).split())
+
+
+def nfkc(text: str) -> str:
+    """unicodedata.normalize("NFKC", text), line by line, the lines remembered.
+
+    A line break is a stable point of NFKC (it neither decomposes nor composes with its neighbours), so
+    lines normalise alone to the same result. The parser normalises the body, then its sections, and the
+    content hash the report's text: the same lines, each now normalised once per report."""
+    if "\n" not in text:
+        return _nfkc_line(text)
+    return "\n".join(map(_nfkc_line, text.split("\n")))
+
+
+def _nfkc_line(line: str) -> str:
+    # Lines past a paragraph's length are not kept (a worker never hoards a hostile document's text).
+    return _nfkc_cached(line) if len(line) <= 1000 else unicodedata.normalize("NFKC", line)
+
+
+_nfkc_cached = lru_cache(maxsize=2048)(partial(unicodedata.normalize, "NFKC"))
 
 
 _normalize_short = lru_cache(maxsize=8192)(_normalize)

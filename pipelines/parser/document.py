@@ -146,6 +146,8 @@ def parse_html_page(text: str) -> Page:
 def _find_body(root: etree._Element) -> etree._Element | None:
     for selector in _BODY_XPATHS:
         found = selector(root)
+        if len(found) == 1:  # most pages: no text to measure
+            return found[0]
         if found:
             return max(found, key=lambda e: len(e.text_content()))
     return None

@@ -303,9 +303,11 @@ def crawl_fed_portals(lines: Iterable[str], overrides: dict[str, Any] | None = N
 
     def ended(result: object, portal: str, token: str | None) -> None:
         state["open"] -= 1
-        if on_done is not None and isinstance(result, tuple):
-            on_done(portal, *result, token)
-        settle()
+        try:
+            if on_done is not None and isinstance(result, tuple):
+                on_done(portal, *result, token)
+        finally:   # a reader gone (broken pipe) must not keep the process waiting for ever
+            settle()
 
     def command(line: str) -> None:
         verb, portal, token = (line.split() + ["", "", ""])[:3]

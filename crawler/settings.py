@@ -3,6 +3,7 @@ import os
 
 BOT_NAME = "xxgk-archive"
 SPIDER_MODULES = ["spiders"]
+SPIDER_LOADER_CLASS = "spiders.loader.SiteFileSpiderLoader"   # site files re-read when a spider is loaded
 NEWSPIDER_MODULE = "spiders"
 
 USER_AGENT = ("xxgk-archive/0.1 (+https://github.com/xxgk-archive/xxgk-archive; "

@@ -6,10 +6,11 @@ import os
 
 def _loader():  # type: ignore[no-untyped-def]
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")  # from any working directory
-    from scrapy.spiderloader import SpiderLoader
+    from scrapy.utils.misc import load_object
     from scrapy.utils.project import get_project_settings
 
-    return SpiderLoader.from_settings(get_project_settings())
+    settings = get_project_settings()
+    return load_object(settings["SPIDER_LOADER_CLASS"]).from_settings(settings)
 
 
 def spider_names() -> list[str]:

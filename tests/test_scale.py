@@ -155,14 +155,18 @@ def test_a_portal_past_its_time_limit_is_closed_and_the_next_one_starts(replica,
 def test_crawl_process_fed_portals_as_they_come(replica, portals, sites_dir, sqlite_url, tmp_path):
     """`python -m crawler.multicrawl --feed` (each `xxgk worker`'s crawl process): portals arrive on stdin
     while others run; one line per handed-over portal with its token; `stop NAME` closes a running one
-    (its run record says so); a portal handed over twice at once is locked the second time; the process
-    ends when its input has ended and its portals have."""
+    (its run record says so); a portal handed over twice at once is locked the second time; a site file
+    written after the process started is crawled; the process ends when its input has ended and its
+    portals have."""
+    import shutil
     import time
 
     from crawler.multicrawl import DONE_PREFIX
 
     a, b, c = (p.name for p in portals[3:6])
-    env = dict(os.environ, XXGK_SITES_DIR=str(sites_dir), XXGK_REPLICA_POLITE="1", XXGK_DATABASE_URL=sqlite_url,
+    own_sites = tmp_path / "sites"
+    shutil.copytree(sites_dir, own_sites)
+    env = dict(os.environ, XXGK_SITES_DIR=str(own_sites), XXGK_REPLICA_POLITE="1", XXGK_DATABASE_URL=sqlite_url,
                XXGK_REPLICA_PROXY=replica.proxy_url, SCRAPY_SETTINGS_MODULE="crawler.settings")
     feed = subprocess.Popen([sys.executable, "-m", "crawler.multicrawl", "--feed", "--at-once", "4",
                              "--log-dir", str(tmp_path / "logs"), *POLITE, "-s", "DOWNLOAD_DELAY=0.5"],
@@ -170,15 +174,19 @@ def test_crawl_process_fed_portals_as_they_come(replica, portals, sites_dir, sql
     feed.stdin.write(f"crawl {a} 1\ncrawl {b} 2\nno such command\n")
     feed.stdin.flush()
     time.sleep(3)   # both running: a second `a` finds its lock taken, and `b` is stopped midway
-    feed.stdin.write(f"crawl {a} 3\nstop {b}\ncrawl {c} 4\n")
+    late = dict(json.loads(portals[6].spider), name="syn_late", site="syn_late")   # discovered meanwhile
+    (own_sites / "syn_late.json").write_text(json.dumps(late, ensure_ascii=False), encoding="utf-8")
+    feed.stdin.write(f"crawl {a} 3\nstop {b}\ncrawl {c} 4\ncrawl syn_late 5\n")
     feed.stdin.close()
     out = feed.stdout.read()
     feed.wait(timeout=300)
     done = [json.loads(line[len(DONE_PREFIX):]) for line in out.splitlines() if line.startswith(DONE_PREFIX)]
     assert sorted((d["token"], d["portal"], d["status"]) for d in done) == [
-        ("1", a, 0), ("2", b, 0), ("3", a, 75), ("4", c, 0)]
+        ("1", a, 0), ("2", b, 0), ("3", a, 75), ("4", c, 0), ("5", "syn_late", 0)]
     with Archive(sqlite_url) as archive:
         assert archive.runs(b)[-1]["finish_reason"] == "cancelled"
         assert [r["finish_reason"] for r in archive.runs(a)] == ["finished"]
         assert archive.runs(c)[-1]["finish_reason"] == "finished"
+        late_run = archive.runs("syn_late")[-1]
+        assert late_run["finish_reason"] == "finished" and late_run["pages_fetched"] > 0
     assert "not a command" in (tmp_path / "logs" / "crawl.log").read_text(encoding="utf-8")

@@ -160,16 +160,36 @@ async def _worker(dsn: str, args: argparse.Namespace) -> None:
     with app.replace_connector(procrastinate.PsycopgConnector(conninfo=dsn)):
         async with app.open_async():
             app.perform_import_paths()
-            worker = Worker(app=app, concurrency=args.concurrency, name=args.name, wait=not args.until_empty,
+            # wait=True even with --until-empty: procrastinate's wait=False stops at the first fetch that
+            # finds nothing to start, and a job held back by its host's lock is such a fetch.
+            worker = Worker(app=app, concurrency=args.concurrency, name=args.name, wait=True,
+                            fetch_job_polling_interval=1.0,   # a released host lock sends no notification
                             update_heartbeat_interval=heartbeat, stalled_worker_timeout=args.stalled_timeout)
             side = [asyncio.create_task(_recover_stalled(app, args.stalled_timeout)),
                     asyncio.create_task(_heartbeat_until_unregistered(app, worker, heartbeat))]
+            if args.until_empty:
+                side.append(asyncio.create_task(_stop_when_drained(app, worker)))
             try:
                 await worker.run()
             finally:
                 for task in side:
                     task.cancel()
                 await close_worker_feed()
+
+
+async def _stop_when_drained(app: Any, worker: Any, interval: float = 1.0) -> None:
+    """--until-empty: stop once no crawl job waits or runs on any worker (a job waiting for a host lock,
+    or for its retry, or a dead worker's job about to be requeued, still counts)."""
+    from jobs.tasks import CRAWL_QUEUE
+
+    while True:
+        await asyncio.sleep(interval)
+        row = await app.connector.execute_query_one_async(
+            "SELECT count(*) AS left FROM procrastinate_jobs WHERE queue_name = %(queue)s "
+            "AND status IN ('todo', 'doing')", queue=CRAWL_QUEUE)
+        if row["left"] == 0:
+            worker.stop()
+            return
 
 
 async def _heartbeat_until_unregistered(app: Any, worker: Any, interval: float) -> None:
@@ -236,5 +256,6 @@ def register(sub: argparse._SubParsersAction, with_db: Callable[[argparse.Argume
     w.add_argument("--stalled-timeout", type=float, default=60.0,
                    help="seconds without a heartbeat after which a worker's jobs are requeued (default 60)")
     w.add_argument("--job-timeout", type=float, default=6 * 3600.0, help="a crawl job is killed after this (s)")
-    w.add_argument("--until-empty", action="store_true", help="exit once the queue is empty")
+    w.add_argument("--until-empty", action="store_true",
+                   help="exit once no crawl job waits or runs (on any worker)")
     w.set_defaults(func=cmd_worker)

@@ -34,8 +34,9 @@ def xxgk(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
                           timeout=120, env=env)
 
 
-def start_worker(db: str, proxy: str, tmp_path: Path, name: str, *extra: str) -> subprocess.Popen:
-    env = dict(os.environ, XXGK_REPLICA_PROXY=proxy)
+def start_worker(db: str, proxy: str, tmp_path: Path, name: str, *extra: str,
+                 env_extra: dict[str, str] | None = None) -> subprocess.Popen:
+    env = dict(os.environ, XXGK_REPLICA_PROXY=proxy, **(env_extra or {}))
     log = open(tmp_path / f"{name}.out", "w")
     return subprocess.Popen([sys.executable, "-m", "cli", "worker", "--database", db, "--name", name,
                              "--log-dir", str(tmp_path / "logs"), "--stalled-timeout", "3", *extra],
@@ -207,6 +208,23 @@ def test_a_workers_jobs_share_its_one_crawl_process(replica, pg_url, tmp_path):
     assert out.count("zezhou: finished;") == out.count("hukou: finished;") == 1
     assert {p: (row["succeeded"], row["failed"]) for p, row in status(pg_url).items()} == \
         {"zezhou": (1, 0), "hukou": (1, 0)}
+
+
+def test_until_empty_waits_for_jobs_held_back_by_a_host_lock(replica, pg_url, tmp_path):
+    """Two portals on one host (one running lock): the second job cannot start while the first runs.
+    `--until-empty` runs both before it exits; a job held back is not an empty queue."""
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    twin = dict(json.loads((ROOT / "spiders" / "sites" / "hukou.json").read_text(encoding="utf-8")),
+                name="hukou_twin", site="hukou_twin")
+    (sites / "hukou_twin.json").write_text(json.dumps(twin, ensure_ascii=False), encoding="utf-8")
+    env = dict(os.environ, XXGK_SITES_DIR=str(sites))
+    assert xxgk("queue", "crawl", "hukou", "hukou_twin", "--database", pg_url, env=env).returncode == 0
+    w = start_worker(pg_url, replica.proxy_url, tmp_path, "w", "--until-empty", "--concurrency", "2",
+                     env_extra={"XXGK_SITES_DIR": str(sites)})
+    assert w.wait(timeout=300) == 0, (tmp_path / "w.out").read_text()[-3000:]
+    assert {p: (row["succeeded"], row["waiting"]) for p, row in status(pg_url).items()} == \
+        {"hukou": (1, 0), "hukou_twin": (1, 0)}, (tmp_path / "w.out").read_text()[-3000:]
 
 
 def test_schedule_kept_in_the_database_enqueued_once_when_due(pg_url):

@@ -11,14 +11,19 @@ next job starts a new one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jobs.process import die_with_parent, kill_tree
+
+if TYPE_CHECKING:
+    from storage import Archive
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +40,9 @@ class CrawlFeed:
         self._tokens = itertools.count(1)
         self._starting = asyncio.Lock()
         self._reader: asyncio.Task | None = None
-        self._archive = None
+        self._archive: Archive | None = None
 
-    async def archive(self):  # type: ignore[no-untyped-def]
+    async def archive(self) -> Archive:
         """The archive the crawls write to, for their run records (opened once, in a thread)."""
         if self._archive is None:
             from storage import Archive
@@ -54,7 +59,8 @@ class CrawlFeed:
             await self._send(proc, f"crawl {spider} {token}")
             return await done
         except asyncio.CancelledError:   # the job timed out or the worker stops: close the portal's crawl
-            await self._send(proc, f"stop {spider}")
+            with contextlib.suppress(FeedDied):
+                await self._send(proc, f"stop {spider}")
             raise
         finally:
             self.waiting.pop(token, None)

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,8 +38,7 @@ MIB = 1 << 20
 
 
 def page(url: str) -> Response:
-    host, path = url.split("/", 3)[2], "/" + url.split("/", 3)[3]
-    return SITE.lookup(host, path)
+    return SITE.get(url)
 
 
 def single_url_pages() -> list[str]:

@@ -13,7 +13,6 @@ import json
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -31,9 +30,8 @@ def corpus() -> list[tuple[str, bytes, dict]]:
     fixture["headings"] = [s["heading"] for s in fixture["sections"]]
     site = load_site("yingjisha")
     entry = next(e for e in site.manifest() if e["attachment"] == "scan")
-    u = urlsplit(entry["urls"][0])
     return [("fixture (wps_report.json)", render_scan(fixture, "bench"), fixture),
-            ("yingjisha sgt-2023", site.lookup(u.hostname, u.path).body, entry)]
+            ("yingjisha sgt-2023", site.get(entry["urls"][0]).body, entry)]
 
 
 def score(parsed: dict, truth: dict) -> tuple[int, int, int]:

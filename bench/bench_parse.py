@@ -13,7 +13,6 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -33,8 +32,7 @@ def corpus() -> tuple[list[bytes], list[tuple[bytes, str | None]]]:
         site = load_site(name)
         for entry in site.manifest():
             for url in entry["urls"]:
-                u = urlsplit(url)
-                response = site.lookup(u.hostname, u.path + (f"?{u.query}" if u.query else ""))
+                response = site.get(url)
                 pages.append((response.body, response.header("Content-Type")))
     return texts, pages
 

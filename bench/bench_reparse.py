@@ -14,7 +14,6 @@ import time
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -37,9 +36,7 @@ def captures() -> list[Capture]:
         replica = load_site(name)
         for entry in replica.manifest():
             for url in entry["urls"]:
-                u = urlsplit(url)
-                # download-script attachments are told apart by their query
-                response = replica.lookup(u.hostname, u.path + (f"?{u.query}" if u.query else ""))
+                response = replica.get(url)
                 out.append(Capture(url=url, site=name, spider=name, status=200,
                                    headers={"Content-Type": [response.header("Content-Type") or ""]},
                                    body=response.body, fetched_at=T0, content_type=response.header("Content-Type")))

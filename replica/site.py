@@ -302,6 +302,11 @@ class Site:
         self._not_found = {h: self.family.render_not_found(self.model, self.aliases.get(h, h)) for h in self.hosts}
 
     # ---- serving
+    def get(self, url: str) -> Response:
+        """The response for a GET of `url` (download-script attachments are told apart by their query)."""
+        u = urlsplit(url)
+        return self.lookup(u.hostname or "", u.path or "/", u.query)
+
     def lookup(self, host: str, path: str, query: str = "") -> Response:
         """The response for a GET of http(s)://host/path?query on this site (200, 301 or 404)."""
         requested, host = host, self.aliases.get(host, host)

@@ -64,8 +64,7 @@ def archived_urls(db_url: str) -> set[str]:
 
 
 def page(url: str) -> Response:
-    host, path = url.split("/", 3)[2], "/" + url.split("/", 3)[3]
-    return SITE.lookup(host, path)
+    return SITE.get(url)
 
 
 def single_url_reports() -> list[str]:

@@ -30,8 +30,7 @@ def report_urls() -> set[str]:
 
 
 def page(url: str) -> Response:
-    host, path = url.split("/", 3)[2], "/" + url.split("/", 3)[3]
-    return SITE.lookup(host, path)
+    return SITE.get(url)
 
 
 def single_url_utf8_reports() -> list[str]:

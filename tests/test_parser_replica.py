@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import random
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -24,8 +23,7 @@ def values_only(table: dict | None) -> dict | None:
 
 
 def page_of(site, url: str):
-    u = urlsplit(url)   # download-script attachments are told apart by their query
-    return site.lookup(u.hostname, u.path + (f"?{u.query}" if u.query else ""))
+    return site.get(url)
 
 
 # OCR'd scans are held to their truth in test_replica_portals (exact where confirmed, else null)

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlsplit
 
-import pytest
 from sqlalchemy import select, update
 
 from cli.main import main as xxgk
@@ -28,8 +26,7 @@ CONTEXT = portal_context(load_site_file("zezhou"))
 def page(key: str, url: str | None = None, fetched_at: datetime = T0) -> Capture:
     """The replica's report page of manifest entry `key`, as a crawl captures it (optionally under another URL)."""
     entry = MANIFEST[key]
-    u = urlsplit(entry["urls"][0])
-    response = SITE.lookup(u.hostname, u.path + (f"?{u.query}" if u.query else ""))
+    response = SITE.get(entry["urls"][0])
     return Capture(url=url or entry["urls"][0], site="zezhou", spider="zezhou", status=200,
                    headers={"Content-Type": [response.header("Content-Type")]}, body=response.body,
                    fetched_at=fetched_at, content_type=response.header("Content-Type"))
@@ -265,8 +262,7 @@ def test_a_scan_stored_before_ocr_becomes_an_ocr_report(sqlite_url: str) -> None
     division. Truth: the replica's manifest (issuer, year) and the site file (英吉沙县, 653123)."""
     replica = load_site("yingjisha")
     entry = next(e for e in replica.manifest() if e.get("attachment") == "scan")
-    u = urlsplit(entry["urls"][0])
-    response = replica.lookup(u.hostname, u.path)
+    response = replica.get(entry["urls"][0])
     scan = Capture(url=entry["urls"][0], site="yingjisha", spider="yingjisha", status=200,
                    headers={"Content-Type": [response.header("Content-Type")]}, body=response.body, fetched_at=T0,
                    content_type=response.header("Content-Type"))

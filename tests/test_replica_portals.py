@@ -34,8 +34,7 @@ CST = timezone(timedelta(hours=8))
 
 
 def get(site: Site, url: str):
-    u = urlsplit(url)
-    return site.lookup(u.hostname, u.path, u.query)
+    return site.get(url)
 
 
 def links(site: Site, url: str, resp) -> list[str]:

@@ -73,18 +73,21 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _warc_dir(tmp_path_factory) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """Crawls in tests write their WARC files to a temporary folder, not the checkout's ./data/warc."""
+def _scratch_dirs(tmp_path_factory) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Crawls in tests write their WARC files to a temporary folder, not the checkout's ./data/warc, and
+    user site files ($XXGK_SITES_DIR) come from an empty folder, not the checkout's ./data/sites."""
     patch = pytest.MonkeyPatch()
     patch.setenv("XXGK_WARC_DIR", str(tmp_path_factory.mktemp("warc")))
-    yield
-    patch.undo()
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _sites_dir(tmp_path_factory) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """User site files ($XXGK_SITES_DIR) come from an empty folder, not the checkout's ./data/sites."""
-    patch = pytest.MonkeyPatch()
     patch.setenv("XXGK_SITES_DIR", str(tmp_path_factory.mktemp("sites")))
     yield
     patch.undo()
+
+
+@pytest.fixture(scope="module")
+def replica(request: pytest.FixtureRequest) -> Iterator:
+    """The portal replica for a test module: the sites its REPLICA_SITES names, or every bundled one
+    (a module that needs another replica defines its own `replica`)."""
+    from replica.server import ReplicaServer
+
+    with ReplicaServer(sites=getattr(request.module, "REPLICA_SITES", None)) as server:
+        yield server

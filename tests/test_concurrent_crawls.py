@@ -6,15 +6,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from cli.commands import run_crawl
-from replica.server import ReplicaServer
 from replica.site import load_site
 from storage import Archive
 
 
-@pytest.fixture(scope="module")
-def replica():
-    with ReplicaServer(sites=["zezhou", "hukou"]) as server:
-        yield server
+REPLICA_SITES = ["zezhou", "hukou"]   # the replica fixture (conftest.py) serves these
 
 
 @pytest.mark.parametrize("spiders", [("zezhou", "zezhou"), ("zezhou", "hukou")], ids=["same-site", "two-sites"])

@@ -79,12 +79,6 @@ def crawl(replica: ReplicaServer, name: str, db_url: str, log: Path) -> Snapshot
 
 
 @pytest.fixture(scope="module")
-def replica():
-    with ReplicaServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def crawled(replica, tmp_path_factory):
     """name -> (first run, second run) on SQLite; each portal crawled once for the whole module."""
     cache: dict[str, tuple[Snapshot, Snapshot]] = {}

@@ -9,18 +9,11 @@ from pathlib import Path
 import pytest
 
 from cli.commands import run_crawl
-from replica.server import ReplicaServer
 from replica.site import load_site
 from storage import Archive
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_003_URL = "http://xxgk.zezhou.gov.cn/xzf/zfxxgknb/202502/t20250207_2096169.shtml"
-
-
-@pytest.fixture(scope="module")
-def replica():
-    with ReplicaServer() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -9,19 +9,14 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
-from replica.server import ReplicaServer
 from replica.site import load_site
 from storage import Archive
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def replica():
-    with ReplicaServer(sites=["zezhou"]) as server:
-        yield server
+REPLICA_SITES = ["zezhou"]   # the replica fixture (conftest.py) serves these
 
 
 def xxgk_crawl(tmp_path: Path, db: str, proxy: str, *extra: str) -> subprocess.CompletedProcess:

@@ -36,12 +36,6 @@ def xxgk(*args: str, env: dict[str, str] | None = None, timeout: int = 600) -> s
 
 
 @pytest.fixture(scope="module")
-def replica():
-    with ReplicaServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def discovered(replica, tmp_path_factory):
     """One `xxgk discover --registry` run over a registry of every replica portal's home page."""
     d = tmp_path_factory.mktemp("discover")

@@ -8,7 +8,6 @@ site's family is run on every page reached, and what it yields must answer 200.
 from __future__ import annotations
 
 import hashlib
-import json
 import ssl
 import urllib.request
 from collections import defaultdict, deque

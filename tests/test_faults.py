@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import zlib
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text

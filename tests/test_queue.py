@@ -10,23 +10,19 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from replica.server import ReplicaServer
 from replica.site import load_site
 from storage import Archive
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def replica():
-    with ReplicaServer(sites=["zezhou", "hukou"]) as server:
-        yield server
+REPLICA_SITES = ["zezhou", "hukou"]   # the replica fixture (conftest.py) serves these
 
 
 def xxgk(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

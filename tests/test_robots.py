@@ -21,12 +21,6 @@ def probe(replica: ReplicaServer, *args: str) -> list[tuple]:
     return replica.requests
 
 
-@pytest.fixture(scope="module")
-def replica():
-    with ReplicaServer() as server:
-        yield server
-
-
 def test_robots_fetched_through_the_proxy_and_obeyed(replica):
     requests = probe(replica)
     paths = [r[3] for r in requests]

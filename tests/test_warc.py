@@ -27,10 +27,7 @@ INDEX_FIELDS = ("filename,offset,length,warc-type,warc-record-id,warc-target-uri
                 "warc-profile,warc-refers-to,warc-refers-to-target-uri,warc-refers-to-date,http:status")
 
 
-@pytest.fixture(scope="module")
-def replica():
-    with ReplicaServer(sites=["zezhou"]) as server:
-        yield server
+REPLICA_SITES = ["zezhou"]   # the replica fixture (conftest.py) serves these
 
 
 def crawl(replica: ReplicaServer, out: Path, warc_dir: Path, name: str, *settings: str) -> list[tuple]:

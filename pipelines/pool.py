@@ -55,6 +55,12 @@ def pool_size(value: Any) -> int:
     return max(0, int(value))
 
 
+def pool_config(settings: Any, size: int | None = None) -> tuple[int, list[str], Limits]:
+    """(workers, document steps, caps) as the crawl's settings give them; `size` overrides XXGK_POOL_SIZE."""
+    return (pool_size(settings.get("XXGK_POOL_SIZE")) if size is None else size,
+            settings.getlist("XXGK_DOCUMENT_STEPS") or DEFAULT_STEPS, Limits.from_settings(settings))
+
+
 class DocumentPool:
     """Worker processes running pipelines.worker.process_document; `submit` returns a concurrent Future."""
 
@@ -193,9 +199,7 @@ class DocumentPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "DocumentPipeline":
-        s = crawler.settings
-        return cls(pool_size(s.get("XXGK_POOL_SIZE")), s.getlist("XXGK_DOCUMENT_STEPS") or DEFAULT_STEPS,
-                   Limits.from_settings(s), crawler)
+        return cls(*pool_config(crawler.settings), crawler)
 
     def open_spider(self, spider=None) -> None:
         self.pool, self._started = acquire(*self.config)

@@ -16,8 +16,7 @@ from typing import Any, Callable, Mapping
 
 from crawler.items import ReportPage
 from divisions import PortalContext, portal_context
-from pipelines.limits import Limits
-from pipelines.pool import DEFAULT_STEPS, DocumentPool, pool_size
+from pipelines.pool import DocumentPool, pool_config
 from pipelines.store import report_of
 from storage import Capture, ReportData
 
@@ -37,11 +36,7 @@ def crawl_pool(size: int | None = None) -> DocumentPool:
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     from scrapy.utils.project import get_project_settings
 
-    settings = get_project_settings()
-    if size is None:
-        size = pool_size(settings.get("XXGK_POOL_SIZE"))
-    return DocumentPool(size, settings.getlist("XXGK_DOCUMENT_STEPS") or DEFAULT_STEPS,
-                        Limits.from_settings(settings))
+    return DocumentPool(*pool_config(get_project_settings(), size))
 
 
 def derive(capture: Capture, context: PortalContext | None, pool: DocumentPool | None = None) -> Derived:

@@ -110,22 +110,14 @@ def crawl_portals_child(spiders: list[str], *, database: str | None, replica: st
                         extra_settings: list[str] = (), quiet: bool = True) -> dict[str, tuple[int, str]]:
     """Crawl `spiders` in ONE child process (crawler/multicrawl.py), several at a time; per portal
     (exit status, summary line) as `outcome` gives them, printed as each portal ends."""
-    from crawler.multicrawl import DONE_PREFIX
+    from crawler.multicrawl import DONE_PREFIX, child_command
 
     env = dict(os.environ)
     if database:
         env["XXGK_DATABASE_URL"] = database
     if replica:
         env["XXGK_REPLICA_PROXY"] = replica
-    env.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
-    cmd = [sys.executable, "-m", "crawler.multicrawl", *spiders, "--log-dir", str(log_dir),
-           "--lock-dir", str(log_dir.parent / "locks")]
-    if at_once:
-        cmd += ["--at-once", str(at_once)]
-    if time_limit is not None:
-        cmd += ["--time-limit", str(time_limit)]
-    for setting in extra_settings:
-        cmd += ["-s", setting]
+    cmd = child_command(spiders, log_dir, at_once=at_once, time_limit=time_limit, settings=extra_settings)
     started = time.time()
     child = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True, preexec_fn=die_with_parent)
     results: dict[str, tuple[int, str]] = {}

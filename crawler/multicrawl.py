@@ -334,6 +334,21 @@ def crawl_fed_portals(lines: Iterable[str], overrides: dict[str, Any] | None = N
     return runner.results
 
 
+def child_command(portals: list[str] | None, log_dir: Path, *, at_once: int | None = None,
+                  time_limit: float | None = None, settings: Iterable[str] = ()) -> list[str]:
+    """The command line of a crawl process of its own: `portals`, or (None) the portals fed on its stdin.
+    Its locks go to <log_dir>/../locks."""
+    cmd = [sys.executable, "-m", "crawler.multicrawl", *(portals if portals is not None else ["--feed"]),
+           "--log-dir", str(log_dir)]
+    if at_once:
+        cmd += ["--at-once", str(at_once)]
+    if time_limit is not None:
+        cmd += ["--time-limit", str(time_limit)]
+    for setting in settings:
+        cmd += ["-s", setting]
+    return cmd
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m crawler.multicrawl PORTAL…`: crawl them in this process, one line per finished portal."""
     ap = argparse.ArgumentParser(prog="python -m crawler.multicrawl", description=__doc__.split("\n\n")[0])

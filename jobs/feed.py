@@ -93,13 +93,11 @@ class CrawlFeed:
     async def _process(self) -> asyncio.subprocess.Process:
         async with self._starting:
             if self.proc is None or self.proc.returncode is not None:
-                cmd = [sys.executable, "-m", "crawler.multicrawl", "--feed", "--at-once", str(self.at_once),
-                       "--log-dir", str(self.log_dir), "--lock-dir", str(self.log_dir.parent / "locks"),
-                       "--time-limit", str(self.time_limit)]
-                env = dict(os.environ)
-                env.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+                from crawler.multicrawl import child_command
+
+                cmd = child_command(None, self.log_dir, at_once=self.at_once, time_limit=self.time_limit)
                 self.proc = await asyncio.create_subprocess_exec(
-                    *cmd, env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                    *cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                     preexec_fn=die_with_parent, start_new_session=True)
                 log.info("crawl process %d started (%d portals at a time)", self.proc.pid, self.at_once)
                 self._reader = asyncio.create_task(self._read(self.proc))
@@ -127,13 +125,11 @@ class CrawlFeed:
 _feed: CrawlFeed | None = None
 
 
-def worker_feed() -> CrawlFeed:
-    """This worker's crawl process (started with its first job), set up from what `xxgk worker` set."""
+def worker_feed(at_once: int, log_dir: Path, time_limit: float) -> CrawlFeed:
+    """This worker's crawl process (started with its first job)."""
     global _feed
     if _feed is None:
-        _feed = CrawlFeed(at_once=int(os.environ.get("XXGK_WORKER_CONCURRENCY", "4")),
-                          log_dir=Path(os.environ.get("XXGK_WORKER_LOG_DIR", "data/logs")),
-                          time_limit=float(os.environ.get("XXGK_JOB_TIMEOUT", str(6 * 3600))))
+        _feed = CrawlFeed(at_once, log_dir, time_limit)
     return _feed
 
 

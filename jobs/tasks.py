@@ -45,7 +45,8 @@ class PortalUnreached(Exception):
 def job_settings() -> dict[str, Any]:
     """What `xxgk worker` set for its jobs (environment, so the child crawl sees the same)."""
     return {"log_dir": os.environ.get("XXGK_WORKER_LOG_DIR", "data/logs"),
-            "timeout": float(os.environ.get("XXGK_JOB_TIMEOUT", str(6 * 3600)))}
+            "timeout": float(os.environ.get("XXGK_JOB_TIMEOUT", str(6 * 3600))),
+            "concurrency": int(os.environ.get("XXGK_WORKER_CONCURRENCY", "4"))}
 
 
 @app.task(name="xxgk.crawl_portal", queue=CRAWL_QUEUE, pass_context=True,
@@ -73,7 +74,7 @@ async def _crawl_in_worker_process(spider: str, settings: dict[str, Any]) -> tup
     from cli.commands import portal_result
     from jobs.feed import FeedDied, worker_feed
 
-    feed = worker_feed()
+    feed = worker_feed(settings["concurrency"], Path(settings["log_dir"]), settings["timeout"])
     try:
         status, started = await asyncio.wait_for(feed.crawl(spider), timeout=settings["timeout"] + 300)
     except asyncio.TimeoutError:
